@@ -1,0 +1,1 @@
+#include "audience/audience_reader.h"

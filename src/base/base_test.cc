@@ -1,0 +1,55 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "base/file.h"
+#include "base/hash.h"
+#include "base/status.h"
+#include "base/utf8.h"
+
+namespace sealmail {
+namespace {
+
+TEST(StatusTest, ResultCarriesValueOrStatus) {
+  Result<int> good = 42;
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 42);
+  Result<int> bad = Status::Invalid("x");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalid);
+  EXPECT_EQ(Status::Io("disk").WithPrefix("state").message(), "state: disk");
+}
+
+TEST(HashTest, Sha256KnownAnswer) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_NE(Hash64("a@example.com"), Hash64("b@example.com"));
+}
+
+TEST(Utf8Test, Validates) {
+  struct Case {
+    std::string in;
+    bool want;
+  } cases[] = {
+      {"plain", true},          {"J\xC3\xBCrgen", true},     {"\xC3", false},
+      {"\xC0\xAF", false},      {"\xED\xA0\x80", false},     {"\xF4\x90\x80\x80", false},
+      {"\xF0\x9F\x98\x80", true}, {"\xFF", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(IsValidUtf8(c.in), c.want) << c.in;
+}
+
+TEST(FileTest, AtomicWriteThenRead) {
+  auto dir = std::filesystem::temp_directory_path() / ("sm_base_test_" + std::to_string(::getpid()));
+  ASSERT_TRUE(MakeDirs(dir.string()).ok());
+  std::string path = (dir / "f.txt").string();
+  ASSERT_TRUE(WriteFileAtomic(path, "hello\r\n").ok());
+  auto got = ReadFile(path);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, "hello\r\n");
+  auto missing = ReadFile((dir / "nope").string());
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sealmail

@@ -1,0 +1,47 @@
+#include "base/hash.h"
+
+#include <openssl/evp.h>
+
+#include "base/check.h"
+
+namespace sealmail {
+
+std::array<uint8_t, 32> Sha256(std::string_view data) {
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  SM_CHECK(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
+  SM_CHECK(len == out.size());
+  return out;
+}
+
+std::string HexEncode(const uint8_t* data, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string s(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    s[2 * i] = kHex[data[i] >> 4];
+    s[2 * i + 1] = kHex[data[i] & 15];
+  }
+  return s;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  auto d = Sha256(data);
+  return HexEncode(d.data(), d.size());
+}
+
+uint64_t Hash64(std::string_view data) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  // Final avalanche (splitmix64) so that the low bits are usable as buckets.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
+}  // namespace sealmail

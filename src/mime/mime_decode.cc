@@ -1,0 +1,1 @@
+#include "mime/mime_decode.h"

@@ -1,0 +1,67 @@
+// MIME decoder: turns RFC 5322 / MIME bytes back into headers and decoded
+// parts, for the leak guard, `scope` and tests. Tolerant, like a receiving
+// mail client: it never fails on malformed structure, it records a defect and
+// goes on (so a hostile message cannot hide content by breaking the parser).
+//
+// Accepts CRLF or bare LF line ends. Bounded work: nesting depth and part
+// count are limited (DecodeLimits); input beyond a limit stays undecoded in
+// the parent and is reported as a defect.
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sealmail {
+
+struct HeaderField {
+  std::string name;   // as written (case kept)
+  std::string value;  // unfolded (CRLF/LF before WSP removed), raw (not RFC 2047 decoded), trimmed of leading WSP
+};
+
+struct MimePart {
+  std::vector<HeaderField> headers;
+  std::string content_type = "text/plain";  // lower-case type/subtype (defaults per RFC 2045/2046)
+  std::vector<std::pair<std::string, std::string>> params;  // lower-case names; values unquoted, RFC 2231 decoded
+  std::string transfer_encoding;  // lower-case, "7bit" when absent
+  std::string body;               // leaf parts: transfer-decoded bytes (charset untouched)
+  std::vector<MimePart> children; // multipart/*: the parts; message/rfc822: one child, the inner message
+  std::string preamble, epilogue; // multipart only
+
+  // First header with this name (case-insensitive), or nullptr.
+  const HeaderField* Find(std::string_view name) const;
+  // Parameter value (name lower-case), or empty.
+  std::string Param(std::string_view name) const;
+};
+
+struct DecodeLimits {
+  size_t max_depth = 32;
+  size_t max_parts = 10000;
+};
+
+struct DecodedMessage {
+  MimePart root;
+  std::vector<std::string> defects;  // human-readable, e.g. "multipart without closing boundary"
+};
+
+DecodedMessage DecodeMessage(std::string_view bytes, const DecodeLimits& limits = {});
+
+// RFC 2047 encoded-words in an unstructured header value -> UTF-8 text.
+// Charsets other than UTF-8/US-ASCII are converted with iconv; undecodable
+// words are left as written.
+std::string DecodeHeaderText(std::string_view raw);
+
+// Content-Transfer-Encoding decoders. Lenient: invalid sequences are kept or
+// skipped as RFC 2045 recommends; never fail.
+std::string DecodeQuotedPrintable(std::string_view in);
+std::string DecodeBase64(std::string_view in);
+
+// Converts bytes in `charset` to UTF-8 (iconv); returns the input unchanged
+// for utf-8/us-ascii/unknown charsets.
+std::string ToUtf8(std::string_view charset, std::string_view bytes);
+
+}  // namespace sealmail
