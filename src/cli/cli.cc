@@ -1,0 +1,359 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "config/campaign.h"
+#include "engine/engine.h"
+
+namespace sealmail {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+constexpr size_t kShownErrors = 20;
+
+int ExitFor(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kBlocked: return static_cast<int>(ExitCode::kBlocked);
+    case Status::Code::kTransient:
+    case Status::Code::kIo: return static_cast<int>(ExitCode::kWorkLeft);
+    default: return static_cast<int>(ExitCode::kUsage);
+  }
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "sealmail: %s\n", s.message().c_str());
+  return ExitFor(s);
+}
+
+std::string Human(uint64_t bytes) {
+  char buf[32];
+  if (bytes >= (1u << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  else if (bytes >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+nlohmann::json CountsJson(const StateCounts& c) {
+  return {{"total", c.total},         {"pending", c.pending},   {"leased", c.leased},
+          {"sent", c.sent},           {"deferred", c.deferred}, {"failed", c.failed},
+          {"suppressed", c.suppressed}, {"blocked", c.blocked}, {"uncertain", c.uncertain}};
+}
+
+nlohmann::json CheckJson(const Campaign& c, const CheckReport& r) {
+  nlohmann::json j;
+  j["campaign"] = c.name;
+  j["columns"] = r.columns;
+  j["audience"] = {{"rows", r.audience.rows},
+                   {"accepted", r.audience.accepted},
+                   {"invalid", r.audience.invalid},
+                   {"duplicates", r.audience.duplicates}};
+  nlohmann::json errs = nlohmann::json::array();
+  for (const auto& e : r.audience_errors) {
+    errs.push_back({{"line", e.line}, {"field", e.field}, {"reason", e.reason},
+                    {"message", e.ToString(c.audience_csv.substr(c.audience_csv.rfind('/') + 1))}});
+  }
+  j["audience_errors"] = errs;
+  j["messages"] = {{"rendered", r.rendered},
+                   {"refused", r.render_refused},
+                   {"blocked", r.violations.size()},
+                   {"bytes", r.bytes_total}};
+  j["render_errors"] = r.render_errors;
+  nlohmann::json v = nlohmann::json::array();
+  for (const auto& x : r.violations) {
+    v.push_back({{"recipient", x.recipient}, {"where", x.where}, {"what", x.what}});
+  }
+  j["violations"] = v;
+  j["transport"] = r.transport;
+  return j;
+}
+
+void PrintCheck(const Campaign& c, const CheckReport& r) {
+  std::string csv = c.audience_csv.substr(c.audience_csv.rfind('/') + 1);
+  std::printf("campaign   %s\n", c.name.c_str());
+  std::printf("from       %s\n", c.message.from.address.ToString().c_str());
+  std::printf("audience   %s: %llu rows, %llu accepted, %llu refused, %llu duplicates\n",
+              csv.c_str(), static_cast<unsigned long long>(r.audience.rows),
+              static_cast<unsigned long long>(r.audience.accepted),
+              static_cast<unsigned long long>(r.audience.invalid),
+              static_cast<unsigned long long>(r.audience.duplicates));
+  size_t shown = 0;
+  for (const auto& e : r.audience_errors) {
+    if (shown++ == kShownErrors) break;
+    std::printf("  %s\n", e.ToString(csv).c_str());
+  }
+  uint64_t refused_rows = r.audience.invalid + r.audience.duplicates;
+  if (refused_rows > kShownErrors) {
+    std::printf("  ... and %llu more (sealmail check --json lists them)\n",
+                static_cast<unsigned long long>(refused_rows - kShownErrors));
+  }
+  std::string cols;
+  for (const auto& col : r.columns) cols += (cols.empty() ? "" : ", ") + col;
+  std::printf("fields     email%s%s\n", cols.empty() ? "" : ", ", cols.c_str());
+  std::printf("messages   %llu built, %s in all, %llu refused, %zu blocked by the leak guard\n",
+              static_cast<unsigned long long>(r.rendered), Human(r.bytes_total).c_str(),
+              static_cast<unsigned long long>(r.render_refused), r.violations.size());
+  shown = 0;
+  for (const auto& e : r.render_errors) {
+    if (shown++ == kShownErrors) break;
+    std::printf("  %s\n", e.c_str());
+  }
+  for (const auto& v : r.violations) std::printf("  BLOCKED %s\n", v.ToString().c_str());
+  std::printf("transport  %s\n", r.transport.c_str());
+}
+
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : tty_(::isatty(2) != 0) {}
+  void operator()(const Progress& p) {
+    char line[200];
+    double rate = p.elapsed_seconds > 0 ? p.done / p.elapsed_seconds : 0;
+    if (p.phase == "preflight") {
+      std::snprintf(line, sizeof line, "preflight: %llu checked (%.0f/s)",
+                    static_cast<unsigned long long>(p.done), rate);
+    } else {
+      std::string eta = "-";
+      if (rate > 0 && p.total > p.done) {
+        long s = static_cast<long>((p.total - p.done) / rate);
+        char b[32];
+        std::snprintf(b, sizeof b, "%ldm%02lds", s / 60, s % 60);
+        eta = b;
+      }
+      std::snprintf(line, sizeof line,
+                    "sending: %llu/%llu  sent %llu  deferred %llu  failed %llu  %.0f/s  ETA %s",
+                    static_cast<unsigned long long>(p.done),
+                    static_cast<unsigned long long>(p.total),
+                    static_cast<unsigned long long>(p.sent),
+                    static_cast<unsigned long long>(p.deferred),
+                    static_cast<unsigned long long>(p.failed), rate, eta.c_str());
+    }
+    // On a terminal, rewrite one line; in a log, print one line per update.
+    if (tty_) std::fprintf(stderr, "\r\033[K%s", line);
+    else std::fprintf(stderr, "sealmail: %s\n", line);
+    dirty_ = tty_;
+  }
+  void Finish() {
+    if (dirty_) std::fprintf(stderr, "\n");
+    dirty_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool dirty_ = false;
+};
+
+void PrintCounts(const StateCounts& c) {
+  std::printf(
+      "total %llu  pending %llu  sent %llu  deferred %llu  failed %llu  suppressed %llu  "
+      "blocked %llu  uncertain %llu\n",
+      static_cast<unsigned long long>(c.total), static_cast<unsigned long long>(c.pending),
+      static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.deferred),
+      static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.suppressed),
+      static_cast<unsigned long long>(c.blocked), static_cast<unsigned long long>(c.uncertain));
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{
+      "sealmail: one sealed message per recipient, proven by a leak guard before it leaves.\n"
+      "A campaign is a directory with campaign.toml, audience.csv and body templates."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sealmail 0.1.0");
+  std::string dir, to, state_path;
+  bool json = false, strict = false, no_resend_uncertain = false, quiet = false;
+
+  auto* check = app.add_subcommand(
+      "check", "Preflight: config, every address, every template for every recipient, every "
+               "message through the leak guard. Sends nothing.");
+  check->add_option("DIR", dir, "campaign directory")->required();
+  check->add_flag("--json", json, "print one JSON object");
+  check->add_flag("--strict", strict, "exit 2 when any audience row or recipient is refused");
+
+  auto* preview = app.add_subcommand(
+      "preview", "Print the exact message an audience member would receive.");
+  preview->add_option("DIR", dir, "campaign directory")->required();
+  preview->add_option("--to", to, "the audience member's address")->required();
+
+  auto* send = app.add_subcommand(
+      "send", "Preflight, then send. Progress on stderr. Interrupted or killed: run it again "
+              "and it resumes; nothing is written twice.");
+  send->add_option("DIR", dir, "campaign directory")->required();
+  send->add_option("--state", state_path,
+                   "SQLite state shared by several campaigns (default DIR/.sealmail/state.db)");
+  send->add_flag("--no-resend-uncertain", no_resend_uncertain,
+                 "leave messages whose outcome is unknown after a crash for an operator");
+  send->add_flag("--json", json, "print the final report as one JSON object");
+  send->add_flag("--quiet,-q", quiet, "no progress on stderr");
+  send->add_flag("--strict", strict, "refuse to send when any audience row is refused");
+
+  auto* status = app.add_subcommand("status", "Counts by state and destination domain.");
+  status->add_option("DIR", dir, "campaign directory")->required();
+  status->add_option("--state", state_path, "state path used with send --state");
+  status->add_flag("--json", json, "print one JSON object");
+
+  app.footer(
+      "Exit codes: 0 all done; 1 usage or configuration error; 2 preflight or leak guard "
+      "blocked the campaign; 3 finished with permanent failures; 4 stopped with work left.\n"
+      "Example: sealmail check examples/announce && sealmail send examples/announce");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+  }
+
+  auto campaign = LoadCampaign(dir);
+  if (!campaign.ok()) return Fail(campaign.status());
+  const Campaign& c = *campaign;
+  SystemClock clock;
+  Engine engine(clock);
+
+  if (*check) {
+    ProgressPrinter printer;
+    auto rep = engine.Check(c, json ? ProgressFn() : ProgressFn(std::ref(printer)));
+    printer.Finish();
+    if (!rep.ok()) return Fail(rep.status());
+    bool refused = rep->audience.invalid + rep->audience.duplicates + rep->render_refused > 0;
+    int rc = !rep->violations.empty() || (strict && refused) ? 2 : 0;
+    if (json) {
+      auto j = CheckJson(c, *rep);
+      j["exit"] = rc;
+      std::cout << j.dump(2) << "\n";
+    } else {
+      PrintCheck(c, *rep);
+      if (!rep->violations.empty()) {
+        std::printf("result     BLOCKED: the leak guard refused %zu message(s); nothing may be "
+                    "sent (exit 2)\n", rep->violations.size());
+      } else if (strict && refused) {
+        std::printf("result     refused rows with --strict (exit 2)\n");
+      } else {
+        std::printf("result     ready: %llu messages would be sent%s\n",
+                    static_cast<unsigned long long>(rep->rendered),
+                    refused ? " (refused rows above are left out)" : "");
+      }
+    }
+    return rc;
+  }
+
+  if (*preview) {
+    auto bytes = engine.Preview(c, to);
+    if (!bytes.ok()) return Fail(bytes.status());
+    std::fwrite(bytes->data(), 1, bytes->size(), stdout);
+    return 0;
+  }
+
+  if (*send) {
+    if (strict) {
+      auto pre = engine.Check(c, ProgressFn());
+      if (!pre.ok()) return Fail(pre.status());
+      if (pre->audience.invalid + pre->audience.duplicates + pre->render_refused > 0) {
+        std::fprintf(stderr, "sealmail: --strict: refused rows; run sealmail check %s\n",
+                     dir.c_str());
+        return 2;
+      }
+    }
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    SendOptions opts;
+    opts.state_path = state_path;
+    opts.resend_uncertain = !no_resend_uncertain;
+    opts.stop = &g_stop;
+    ProgressPrinter printer;
+    auto rep = engine.Send(c, opts, quiet ? ProgressFn() : ProgressFn(std::ref(printer)));
+    printer.Finish();
+    if (!rep.ok()) return Fail(rep.status());
+    int rc = static_cast<int>(rep->exit);
+    if (json) {
+      nlohmann::json j;
+      j["campaign"] = c.name;
+      j["preflight"] = CheckJson(c, rep->preflight);
+      j["added"] = rep->added;
+      j["recovered_uncertain"] = rep->recovered;
+      j["attempted"] = rep->attempted;
+      j["sent"] = rep->sent_now;
+      j["deferred"] = rep->deferred_now;
+      j["failed"] = rep->failed_now;
+      j["halted"] = rep->halted;
+      j["interrupted"] = rep->interrupted;
+      j["stop_reason"] = rep->stop_reason;
+      j["state"] = CountsJson(rep->counts);
+      j["exit"] = rc;
+      std::cout << j.dump(2) << "\n";
+      return rc;
+    }
+    const auto& p = rep->preflight;
+    if (p.audience.invalid + p.audience.duplicates + p.render_refused > 0) {
+      std::printf("refused    %llu audience rows, %llu recipients (run sealmail check %s)\n",
+                  static_cast<unsigned long long>(p.audience.invalid + p.audience.duplicates),
+                  static_cast<unsigned long long>(p.render_refused), dir.c_str());
+    }
+    if (rep->halted) {
+      std::printf("BLOCKED    the leak guard halted the campaign; nothing further was sent\n");
+      for (const auto& v : p.violations) std::printf("  %s\n", v.ToString().c_str());
+    }
+    if (rep->recovered > 0) {
+      std::printf("uncertain  %llu messages from an interrupted run were sent again with the "
+                  "same Message-ID (possible duplicates)\n",
+                  static_cast<unsigned long long>(rep->recovered));
+    }
+    std::printf("this run   %llu sent, %llu deferred, %llu failed via %s\n",
+                static_cast<unsigned long long>(rep->sent_now),
+                static_cast<unsigned long long>(rep->deferred_now),
+                static_cast<unsigned long long>(rep->failed_now), c.transport.url.c_str());
+    if (!rep->stop_reason.empty()) std::printf("stopped    %s\n", rep->stop_reason.c_str());
+    if (rep->interrupted) std::printf("stopped    interrupted; run send again to resume\n");
+    std::printf("state      ");
+    PrintCounts(rep->counts);
+    return rc;
+  }
+
+  if (*status) {
+    auto rep = engine.ReadStatus(c, state_path);
+    if (!rep.ok()) return Fail(rep.status());
+    if (json) {
+      nlohmann::json j = CountsJson(rep->counts);
+      j["campaign"] = c.name;
+      j["state_path"] = rep->state_path;
+      j["started"] = rep->has_state;
+      nlohmann::json d = nlohmann::json::object();
+      for (const auto& [dom, cnt] : rep->by_domain) d[dom] = CountsJson(cnt);
+      j["domains"] = d;
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("campaign   %s\n", c.name.c_str());
+    if (!rep->has_state) {
+      std::printf("state      not started (no %s); run sealmail send\n",
+                  rep->state_path.c_str());
+      return 0;
+    }
+    std::printf("state      ");
+    PrintCounts(rep->counts);
+    std::printf("%-32s %8s %8s %8s %8s %8s\n", "domain", "total", "sent", "pending", "deferred",
+                "failed");
+    for (const auto& [dom, cnt] : rep->by_domain) {
+      std::printf("%-32s %8llu %8llu %8llu %8llu %8llu\n", dom.c_str(),
+                  static_cast<unsigned long long>(cnt.total),
+                  static_cast<unsigned long long>(cnt.sent),
+                  static_cast<unsigned long long>(cnt.pending + cnt.uncertain),
+                  static_cast<unsigned long long>(cnt.deferred),
+                  static_cast<unsigned long long>(cnt.failed));
+    }
+    return 0;
+  }
+  return 1;
+}
+
+}  // namespace sealmail

@@ -1,0 +1,43 @@
+#include "delivery/delivery.h"
+
+#include "mime/mime_builder.h"
+
+namespace sealmail {
+
+Composer::Composer(const Campaign& campaign, TemplateRenderer renderer, const Guard& guard,
+                   const Clock& clock)
+    : campaign_(campaign), renderer_(std::move(renderer)), guard_(guard), clock_(clock) {}
+
+std::vector<std::string> Composer::SenderAddresses(const Campaign& c) {
+  std::vector<std::string> out = {c.message.from.address.ToString()};
+  if (c.message.reply_to) out.push_back(c.message.reply_to->address.ToString());
+  out.push_back(c.message.unsubscribe_mailto);
+  return out;
+}
+
+Result<std::string> Composer::Render(const Recipient& r, std::string* message_id) {
+  SM_RETURN_IF_ERROR(renderer_.Render(r, &content_));
+  *message_id = MakeMessageId(campaign_.name, r.key, campaign_.message.from.address.domain);
+  MessageFields f;
+  f.from = &campaign_.message.from;
+  f.reply_to = campaign_.message.reply_to ? &*campaign_.message.reply_to : nullptr;
+  f.to = r.email;
+  f.subject = content_.subject;
+  f.text = content_.text;
+  f.html = content_.html;
+  f.message_id = *message_id;
+  f.date_unix = clock_.NowUnix();
+  f.unsubscribe_mailto = campaign_.message.unsubscribe_mailto;
+  f.unsubscribe_url = content_.unsubscribe_url;
+  return BuildMessage(f);
+}
+
+Result<GuardedMessage> Composer::Compose(const Recipient& r,
+                                         std::vector<GuardViolation>* violations) {
+  std::string message_id;
+  SM_ASSIGN_OR_RETURN(std::string bytes, Render(r, &message_id));
+  return guard_.Check(std::move(bytes), campaign_.message.from.address.ToString(), {r.email},
+                      r.email, std::move(message_id), violations);
+}
+
+}  // namespace sealmail

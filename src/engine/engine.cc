@@ -1,0 +1,279 @@
+#include "engine/engine.h"
+
+#include <filesystem>
+
+#include "address/address.h"
+#include "base/file.h"
+#include "delivery/delivery.h"
+#include "template/template_renderer.h"
+#include "transport/transport.h"
+
+namespace sealmail {
+namespace {
+
+constexpr size_t kMaxRenderErrors = 1000;
+
+std::string BaseName(const std::string& p) {
+  auto s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+Result<std::unique_ptr<Transport>> MakeTransport(const Campaign& c) {
+  switch (c.transport.kind) {
+    case TransportConfig::Kind::kDir: {
+      SM_ASSIGN_OR_RETURN(auto t, DirTransport::Open(c.transport.dir_path));
+      return std::unique_ptr<Transport>(std::move(t));
+    }
+    default:
+      return Status::Invalid(c.file + ": [transport] url: \"" + c.transport.url +
+                             "\": SMTP and MX delivery are not in this build yet; use "
+                             "url = \"dir:PATH\" to write the messages to files");
+  }
+}
+
+double Seconds(const Clock& clock, int64_t start) {
+  return static_cast<double>(clock.MonotonicNanos() - start) / 1e9;
+}
+
+}  // namespace
+
+std::string Engine::DefaultStatePath(const Campaign& c) { return c.dir + "/.sealmail/state.db"; }
+
+Status Engine::Preflight(const Campaign& c, CheckReport* report, const ProgressFn& progress,
+                         const std::function<Status(const Recipient&)>& on_ok,
+                         const std::function<Status(const Recipient&)>& on_blocked) {
+  SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
+  report->columns = reader->field_names();
+  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, TemplateRenderer::Compile(c, report->columns));
+  Guard guard(Composer::SenderAddresses(c));
+  Composer composer(c, std::move(renderer), guard, clock_);
+  const std::string csv_name = BaseName(c.audience_csv);
+  int64_t start = clock_.MonotonicNanos();
+  int64_t last_progress = start;
+  Recipient r;
+  for (;;) {
+    SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
+    if (!more) break;
+    std::vector<GuardViolation> violations;
+    auto msg = composer.Compose(r, &violations);
+    if (msg.ok()) {
+      ++report->rendered;
+      report->bytes_total += msg->bytes().size();
+      SM_RETURN_IF_ERROR(on_ok(r));
+    } else if (msg.status().code() == Status::Code::kBlocked) {
+      for (auto& v : violations) report->violations.push_back(std::move(v));
+      SM_RETURN_IF_ERROR(on_blocked(r));
+    } else {
+      ++report->render_refused;
+      if (report->render_errors.size() < kMaxRenderErrors) {
+        report->render_errors.push_back(csv_name + ":" + msg.status().message().substr(5));
+      }
+    }
+    if (progress && clock_.MonotonicNanos() - last_progress > 1000000000) {
+      last_progress = clock_.MonotonicNanos();
+      Progress p;
+      p.phase = "preflight";
+      p.done = report->rendered + report->render_refused + report->violations.size();
+      p.elapsed_seconds = Seconds(clock_, start);
+      progress(p);
+    }
+  }
+  report->audience = reader->summary();
+  report->audience_errors = reader->errors();
+  return Status::Ok();
+}
+
+Result<CheckReport> Engine::Check(const Campaign& c, const ProgressFn& progress) {
+  CheckReport report;
+  report.transport = c.transport.url;
+  auto none = [](const Recipient&) { return Status::Ok(); };
+  SM_RETURN_IF_ERROR(Preflight(c, &report, progress, none, none));
+  return report;
+}
+
+Result<std::string> Engine::Preview(const Campaign& c, const std::string& email) {
+  auto want = ParseAddress(email);
+  if (!want.ok()) return Status::Invalid("--to " + email + ": " + want.status().message());
+  SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
+  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer,
+                      TemplateRenderer::Compile(c, reader->field_names()));
+  Guard guard(Composer::SenderAddresses(c));
+  Composer composer(c, std::move(renderer), guard, clock_);
+  Recipient r;
+  for (;;) {
+    SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
+    if (!more) break;
+    if (r.key != want->Key()) continue;
+    std::vector<GuardViolation> violations;
+    auto msg = composer.Compose(r, &violations);
+    if (!msg.ok()) {
+      if (msg.status().code() == Status::Code::kBlocked) return msg.status();
+      return Status::Invalid(BaseName(c.audience_csv) + ":" + msg.status().message().substr(5));
+    }
+    return msg->bytes();
+  }
+  return Status::NotFound(email + " is not in " + BaseName(c.audience_csv) +
+                          " (or its row was refused; run sealmail check)");
+}
+
+Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
+                                const ProgressFn& progress) {
+  SendReport rep;
+  rep.preflight.transport = c.transport.url;
+  SM_ASSIGN_OR_RETURN(auto transport, MakeTransport(c));
+  std::string state_path = opts.state_path.empty() ? DefaultStatePath(c) : opts.state_path;
+  if (opts.state_path.empty()) {
+    SM_RETURN_IF_ERROR(MakeDirs(c.dir + "/.sealmail", /*private_dir=*/true));
+  }
+  SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(state_path, &clock_));
+  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, opts.state_path.empty()));
+
+  // Preflight and import together: good recipients are added to the state in
+  // batches; a guard violation adds that recipient as blocked and halts.
+  std::vector<Recipient> batch;
+  std::vector<std::string> blocked_keys;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    SM_ASSIGN_OR_RETURN(uint64_t n, store->AddRecipients(batch));
+    rep.added += n;
+    batch.clear();
+    return Status::Ok();
+  };
+  auto on_ok = [&](const Recipient& r) -> Status {
+    batch.push_back(r);
+    return batch.size() >= 1000 ? flush() : Status::Ok();
+  };
+  auto on_blocked = [&](const Recipient& r) -> Status {
+    batch.push_back(r);
+    blocked_keys.push_back(r.key);
+    return Status::Ok();
+  };
+  SM_RETURN_IF_ERROR(Preflight(c, &rep.preflight, progress, on_ok, on_blocked));
+  SM_RETURN_IF_ERROR(flush());
+  if (!rep.preflight.violations.empty()) {
+    std::vector<Transition> ts;
+    for (const auto& k : blocked_keys) {
+      SM_ASSIGN_OR_RETURN(auto found, store->Find(k));
+      if (found) ts.push_back({found->id, DeliveryState::kBlocked, "", "leak guard", 0});
+    }
+    SM_RETURN_IF_ERROR(store->Record(ts));
+    rep.halted = true;
+    rep.exit = ExitCode::kBlocked;
+    SM_ASSIGN_OR_RETURN(rep.counts, store->Counts());
+    return rep;
+  }
+
+  SM_ASSIGN_OR_RETURN(rep.recovered, store->RecoverLeases());
+  SM_ASSIGN_OR_RETURN(StateCounts before, store->Counts());
+  uint64_t todo = before.pending + before.uncertain + before.deferred;
+
+  SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
+  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer,
+                      TemplateRenderer::Compile(c, reader->field_names()));
+  reader.reset();
+  Guard guard(Composer::SenderAddresses(c));
+  Composer composer(c, std::move(renderer), guard, clock_);
+
+  int64_t start = clock_.MonotonicNanos();
+  int64_t last_progress = start;
+  bool stop = false;
+  while (!stop) {
+    if (opts.stop != nullptr && opts.stop->load()) {
+      rep.interrupted = true;
+      break;
+    }
+    SM_ASSIGN_OR_RETURN(auto leased, store->Lease(opts.batch, opts.resend_uncertain));
+    if (leased.empty()) break;
+    std::vector<Transition> ts;
+    ts.reserve(leased.size());
+    for (auto& sr : leased) {
+      Transition t;
+      t.id = sr.id;
+      if (stop) {  // give back what we will not send in this run
+        t.state = DeliveryState::kDeferred;
+        t.retry_at = clock_.NowUnix();
+        t.detail = rep.stop_reason;
+        ts.push_back(std::move(t));
+        continue;
+      }
+      std::vector<GuardViolation> violations;
+      auto msg = composer.Compose(sr.recipient, &violations);
+      if (!msg.ok()) {
+        if (msg.status().code() == Status::Code::kBlocked) {
+          // The guard halts the whole campaign before this message leaves.
+          t.state = DeliveryState::kBlocked;
+          t.detail = "leak guard";
+          for (auto& v : violations) rep.preflight.violations.push_back(std::move(v));
+          rep.halted = true;
+          stop = true;
+        } else {
+          t.state = DeliveryState::kFailed;
+          t.detail = msg.status().message();
+          ++rep.failed_now;
+        }
+        ts.push_back(std::move(t));
+        continue;
+      }
+      t.message_id = msg->message_id();
+      ++rep.attempted;
+      Outcome out = transport->Send(*msg);
+      t.detail = out.detail;
+      switch (out.kind) {
+        case Outcome::Kind::kDelivered:
+          t.state = DeliveryState::kSent;
+          ++rep.sent_now;
+          break;
+        case Outcome::Kind::kPermanent:
+          t.state = DeliveryState::kFailed;
+          ++rep.failed_now;
+          break;
+        case Outcome::Kind::kTransient:
+        case Outcome::Kind::kUncertain:
+          // The dir transport fails transiently only on local trouble (disk
+          // full, permissions): stop the run instead of spinning on it.
+          t.state = DeliveryState::kDeferred;
+          t.retry_at = clock_.NowUnix();
+          ++rep.deferred_now;
+          rep.stop_reason = out.detail;
+          stop = true;
+          break;
+      }
+      ts.push_back(std::move(t));
+    }
+    SM_RETURN_IF_ERROR(store->Record(ts));
+    if (progress && (clock_.MonotonicNanos() - last_progress > 1000000000 || stop)) {
+      last_progress = clock_.MonotonicNanos();
+      Progress p;
+      p.phase = "sending";
+      p.done = rep.sent_now + rep.failed_now + rep.deferred_now;
+      p.total = todo;
+      p.sent = rep.sent_now;
+      p.deferred = rep.deferred_now;
+      p.failed = rep.failed_now;
+      p.elapsed_seconds = Seconds(clock_, start);
+      progress(p);
+    }
+  }
+  SM_ASSIGN_OR_RETURN(rep.counts, store->Counts());
+  if (rep.halted) rep.exit = ExitCode::kBlocked;
+  else if (rep.interrupted || !rep.stop_reason.empty() || rep.counts.pending > 0 ||
+           rep.counts.deferred > 0 || rep.counts.uncertain > 0 || rep.counts.leased > 0)
+    rep.exit = ExitCode::kWorkLeft;
+  else if (rep.counts.failed > 0) rep.exit = ExitCode::kPermanentFailures;
+  else rep.exit = ExitCode::kDone;
+  return rep;
+}
+
+Result<StatusReport> Engine::ReadStatus(const Campaign& c, const std::string& state_path) {
+  StatusReport rep;
+  rep.state_path = state_path.empty() ? DefaultStatePath(c) : state_path;
+  if (!std::filesystem::exists(rep.state_path)) return rep;
+  rep.has_state = true;
+  SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(rep.state_path, &clock_));
+  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, state_path.empty()));
+  SM_ASSIGN_OR_RETURN(rep.counts, store->Counts());
+  SM_ASSIGN_OR_RETURN(rep.by_domain, store->CountsByDomain());
+  return rep;
+}
+
+}  // namespace sealmail

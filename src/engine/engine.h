@@ -1,0 +1,110 @@
+// Engine: the composition root (DESIGN.md). Wires config, audience, template,
+// mime, guard, store and transport into the operations the CLI offers, and
+// owns the loop, signals and progress. Returns reports; printing is the
+// CLI's job.
+//
+// One operation at a time per Engine; not thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "audience/audience_reader.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "config/campaign.h"
+#include "guard/guard.h"
+#include "store/store.h"
+
+namespace sealmail {
+
+// Exit codes of SPEC.md.
+enum class ExitCode : int {
+  kDone = 0,
+  kUsage = 1,
+  kBlocked = 2,
+  kPermanentFailures = 3,
+  kWorkLeft = 4,
+};
+
+struct Progress {
+  uint64_t done = 0;     // recipients handled in this run
+  uint64_t total = 0;    // recipients to handle in this run (0 while unknown)
+  uint64_t sent = 0, deferred = 0, failed = 0;
+  double elapsed_seconds = 0;
+  std::string phase;     // "preflight", "sending"
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct CheckReport {
+  std::vector<std::string> columns;
+  AudienceSummary audience;
+  std::vector<AudienceError> audience_errors;  // first AudienceReader::kMaxKeptErrors
+  uint64_t rendered = 0;                       // messages built and guarded
+  uint64_t render_refused = 0;                 // recipients whose values cannot make a message
+  std::vector<std::string> render_errors;      // first 1000, "audience.csv:17: ..."
+  std::vector<GuardViolation> violations;      // every violation found
+  uint64_t bytes_total = 0;                    // size of all messages
+  std::string transport;
+  bool ok() const { return violations.empty(); }
+};
+
+struct SendOptions {
+  std::string state_path;           // empty: DIR/.sealmail/state.db
+  bool resend_uncertain = true;
+  size_t batch = 256;
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler: finish the batch, stop
+};
+
+struct SendReport {
+  CheckReport preflight;
+  uint64_t added = 0;         // recipients new to the state in this run
+  uint64_t recovered = 0;     // leases of a dead process turned uncertain
+  uint64_t attempted = 0;     // messages handed to the transport in this run
+  uint64_t sent_now = 0, deferred_now = 0, failed_now = 0;
+  bool halted = false;        // the guard stopped the campaign
+  bool interrupted = false;
+  std::string stop_reason;    // why the run stopped early (disk full, ...)
+  StateCounts counts;         // after the run
+  ExitCode exit = ExitCode::kDone;
+};
+
+struct StatusReport {
+  bool has_state = false;
+  std::string state_path;
+  StateCounts counts;
+  std::map<std::string, StateCounts> by_domain;
+};
+
+class Engine {
+ public:
+  explicit Engine(const Clock& clock) : clock_(clock) {}
+
+  // Preflight: every address, every template for every recipient, every
+  // finished message through the leak guard. Sends nothing, writes nothing.
+  Result<CheckReport> Check(const Campaign& c, const ProgressFn& progress);
+
+  // The exact bytes EMAIL would receive (after the guard). EMAIL must be an
+  // audience member.
+  Result<std::string> Preview(const Campaign& c, const std::string& email);
+
+  Result<SendReport> Send(const Campaign& c, const SendOptions& opts, const ProgressFn& progress);
+
+  Result<StatusReport> ReadStatus(const Campaign& c, const std::string& state_path);
+
+  static std::string DefaultStatePath(const Campaign& c);
+
+ private:
+  // Streams the audience through compose+guard; calls on_ok for each good
+  // recipient. Stops at the first guard violation when stop_on_violation.
+  Status Preflight(const Campaign& c, CheckReport* report, const ProgressFn& progress,
+                   const std::function<Status(const Recipient&)>& on_ok,
+                   const std::function<Status(const Recipient&)>& on_blocked);
+  const Clock& clock_;
+};
+
+}  // namespace sealmail

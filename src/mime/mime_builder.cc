@@ -1,0 +1,109 @@
+#include "mime/mime_builder.h"
+
+#include "base/hash.h"
+#include "mime/mime_encode.h"
+
+namespace sealmail {
+namespace {
+
+// Non-ASCII share above which base64 is shorter than quoted-printable
+// (QP spends 3 bytes per 8-bit byte, base64 4/3 per byte).
+bool PreferBase64(std::string_view text) {
+  size_t high = 0;
+  for (unsigned char c : text) high += (c >= 0x80);
+  return high * 6 > text.size();
+}
+
+void AppendPart(std::string* out, std::string_view subtype, std::string_view body) {
+  *out += "Content-Type: text/";
+  *out += subtype;
+  *out += "; charset=utf-8\r\n";
+  if (PreferBase64(body)) {
+    // Normalise line ends first: the decoded text must read the same everywhere.
+    std::string crlf;
+    crlf.reserve(body.size() + body.size() / 32);
+    for (size_t i = 0; i < body.size(); ++i) {
+      char c = body[i];
+      if (c == '\r') {
+        crlf += "\r\n";
+        if (i + 1 < body.size() && body[i + 1] == '\n') ++i;
+      } else if (c == '\n') {
+        crlf += "\r\n";
+      } else {
+        crlf += c;
+      }
+    }
+    *out += "Content-Transfer-Encoding: base64\r\n\r\n";
+    *out += EncodeBase64Lines(crlf);
+  } else {
+    *out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+    std::string qp = EncodeQuotedPrintable(body);
+    *out += qp;
+    if (qp.size() < 2 || qp.compare(qp.size() - 2, 2, "\r\n") != 0) *out += "\r\n";
+  }
+}
+
+}  // namespace
+
+std::string FormatMailbox(const Mailbox& m) {
+  if (m.display_name.empty()) return m.address.ToString();
+  return EncodePhrase(m.display_name) + " <" + m.address.ToString() + ">";
+}
+
+std::string MakeMessageId(std::string_view campaign, std::string_view recipient_key,
+                          std::string_view domain) {
+  std::string seed(campaign);
+  seed += '\n';
+  seed += recipient_key;
+  std::string id = "<" + Sha256Hex(seed).substr(0, 32);
+  id += '.';
+  id += campaign;
+  id += '@';
+  id += domain;
+  id += '>';
+  return id;
+}
+
+std::string BuildMessage(const MessageFields& m) {
+  std::string out;
+  out.reserve(512 + m.text.size() * 2 + m.html.size() * 2);
+  out += "Date: " + FormatRfc5322Date(m.date_unix) + "\r\n";
+  // From / Reply-To: phrase (possibly encoded-words) and the address itself,
+  // which is never encoded. A long phrase folds between its encoded-words.
+  out += "From: " + FormatMailbox(*m.from) + "\r\n";
+  if (m.reply_to != nullptr) out += "Reply-To: " + FormatMailbox(*m.reply_to) + "\r\n";
+  out += "To: ";
+  out += m.to;
+  out += "\r\n";
+  out += EncodeUnstructuredHeader("Subject", m.subject);
+  out += "Message-ID: ";
+  out += m.message_id;
+  out += "\r\n";
+  out += "MIME-Version: 1.0\r\n";
+  out += "List-Unsubscribe: <mailto:";
+  out += m.unsubscribe_mailto;
+  out += "?subject=unsubscribe>";
+  if (!m.unsubscribe_url.empty()) {
+    out += ",\r\n <";
+    out += m.unsubscribe_url;
+    out += ">\r\n";
+    // RFC 8058: one-click only with an HTTPS URI to POST to.
+    out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+  } else {
+    out += "\r\n";
+  }
+  if (m.html.empty()) {
+    AppendPart(&out, "plain", m.text);
+    return out;
+  }
+  std::string boundary = "=_sm_" + Sha256Hex(m.message_id).substr(0, 24);
+  out += "Content-Type: multipart/alternative;\r\n boundary=\"" + boundary + "\"\r\n\r\n";
+  out += "--" + boundary + "\r\n";
+  AppendPart(&out, "plain", m.text);
+  out += "--" + boundary + "\r\n";
+  AppendPart(&out, "html", m.html);
+  out += "--" + boundary + "--\r\n";
+  return out;
+}
+
+}  // namespace sealmail

@@ -1,0 +1,261 @@
+#include "mime/mime_encode.h"
+
+#include <ctime>
+
+namespace sealmail {
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr size_t kMaxEncodedWord = 75;  // RFC 2047 §2
+constexpr size_t kFoldAt = 78;          // RFC 5322 §2.1.1 "SHOULD"
+
+bool IsAtext(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Length of the UTF-8 sequence that starts with byte c (1 for invalid bytes,
+// so that splitting never loops).
+size_t Utf8Len(unsigned char c) {
+  if (c >= 0xF0 && c < 0xF8) return 4;
+  if (c >= 0xE0) return 3;
+  if (c >= 0xC0) return 2;
+  return 1;
+}
+
+// Splits text into UTF-8 encoded-words, never inside a character. `q` chooses
+// the Q encoding (RFC 2047 §4.2, restricted to the phrase-safe set of §5(3)),
+// otherwise B. Returns the words separated by "\r\n ".
+std::string EncodedWords(std::string_view text, bool q, size_t first_line_used) {
+  const std::string prefix = q ? "=?UTF-8?Q?" : "=?UTF-8?B?";
+  const std::string suffix = "?=";
+  std::string out;
+  size_t i = 0;
+  bool first = true;
+  while (i < text.size() || first) {
+    size_t budget = kMaxEncodedWord - prefix.size() - suffix.size();
+    if (first && first_line_used + kMaxEncodedWord > kFoldAt && first_line_used < kFoldAt) {
+      // Keep the first line within 78 octets when the header name is short.
+      size_t room = kFoldAt - first_line_used;
+      if (room > prefix.size() + suffix.size() + 8) budget = room - prefix.size() - suffix.size();
+    }
+    std::string chunk;
+    size_t j = i;
+    if (q) {
+      while (j < text.size()) {
+        size_t len = Utf8Len(static_cast<unsigned char>(text[j]));
+        if (j + len > text.size()) len = text.size() - j;
+        std::string enc;
+        for (size_t k = 0; k < len; ++k) {
+          unsigned char c = static_cast<unsigned char>(text[j + k]);
+          if (c == ' ') {
+            enc += '_';
+          } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '!' || c == '*' || c == '+' || c == '-' || c == '/') {
+            enc += static_cast<char>(c);
+          } else {
+            enc += '=';
+            enc += kHex[c >> 4];
+            enc += kHex[c & 15];
+          }
+        }
+        if (chunk.size() + enc.size() > budget && !chunk.empty()) break;
+        chunk += enc;
+        j += len;
+      }
+    } else {
+      size_t max_bytes = budget / 4 * 3;
+      while (j < text.size()) {
+        size_t len = Utf8Len(static_cast<unsigned char>(text[j]));
+        if (j + len > text.size()) len = text.size() - j;
+        if (j + len - i > max_bytes && j > i) break;
+        j += len;
+      }
+      chunk = EncodeBase64(text.substr(i, j - i));
+    }
+    if (!first) out += "\r\n ";
+    out += prefix + chunk + suffix;
+    first = false;
+    i = j;
+  }
+  return out;
+}
+
+bool UseQ(std::string_view text) {
+  size_t special = 0;
+  for (unsigned char c : text) {
+    if (c >= 0x80 || c < 0x20) ++special;
+  }
+  return special * 3 < text.size();
+}
+
+}  // namespace
+
+std::string EncodeQuotedPrintable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8 + 16);
+  size_t col = 0;
+  auto emit = [&](std::string_view piece) {
+    // Soft break when this piece would pass column 75 (76 with the '=').
+    if (col + piece.size() > 75) {
+      out += "=\r\n";
+      col = 0;
+    }
+    out.append(piece);
+    col += piece.size();
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\r' || c == '\n') {
+      out += "\r\n";
+      col = 0;
+      i += (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ? 2 : 1;
+      continue;
+    }
+    bool at_eol = (i + 1 == text.size() || text[i + 1] == '\r' || text[i + 1] == '\n');
+    bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol);
+    // "From " at the start of a line is mangled by mbox tools; a leading '.'
+    // by careless SMTP code. Encode both so the bytes survive any path.
+    if (col == 0 && (c == '.' || (c == 'F' && text.substr(i, 5) == "From "))) literal = false;
+    if (literal) {
+      char ch = static_cast<char>(c);
+      emit(std::string_view(&ch, 1));
+    } else {
+      char enc[3] = {'=', kHex[c >> 4], kHex[c & 15]};
+      emit(std::string_view(enc, 3));
+    }
+    ++i;
+  }
+  return out;
+}
+
+std::string EncodeBase64(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  for (; i + 3 <= data.size(); i += 3) {
+    uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  if (size_t rest = data.size() - i; rest > 0) {
+    uint32_t v = p[i] << 16;
+    if (rest == 2) v |= p[i + 1] << 8;
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += rest == 2 ? kB64[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string EncodeBase64Lines(std::string_view data) {
+  std::string flat = EncodeBase64(data);
+  std::string out;
+  out.reserve(flat.size() + flat.size() / 76 * 2 + 2);
+  for (size_t i = 0; i < flat.size(); i += 76) {
+    out.append(flat, i, 76);
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string EncodeUnstructuredHeader(std::string_view name, std::string_view text) {
+  std::string out(name);
+  out += ": ";
+  bool plain = true;
+  size_t word = 0;
+  for (unsigned char c : text) {
+    if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7f) plain = false;
+    word = (c == ' ' || c == '\t') ? 0 : word + 1;
+    if (word > 900) plain = false;  // cannot fold within 998 octets
+  }
+  // "=?" in plain text would be read back as an encoded-word: encode it.
+  if (text.find("=?") != std::string_view::npos) plain = false;
+  if (!plain) {
+    out += EncodedWords(text, UseQ(text), out.size());
+    out += "\r\n";
+    return out;
+  }
+  // Fold at spaces: a fold inserts CRLF before existing whitespace.
+  size_t line_len = out.size();
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find(' ', i + 1);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view piece = text.substr(i, j - i);  // starts with ' ' except the first
+    if (line_len + piece.size() > kFoldAt && i > 0) {
+      out += "\r\n";
+      line_len = 0;
+    }
+    out.append(piece);
+    line_len += piece.size();
+    i = j;
+  }
+  out += "\r\n";
+  return out;
+}
+
+std::string EncodePhrase(std::string_view name) {
+  bool ascii = true, atoms = true;
+  for (unsigned char c : name) {
+    if (c >= 0x80 || c < 0x20 || c == 0x7f) ascii = false;
+    if (!IsAtext(c) && c != ' ') atoms = false;
+  }
+  if (name.empty()) return std::string();
+  if (!ascii || name.find("=?") != std::string_view::npos) {
+    return EncodedWords(name, UseQ(name), kFoldAt);
+  }
+  if (atoms && name.front() != ' ' && name.back() != ' ' &&
+      name.find("  ") == std::string_view::npos) {
+    return std::string(name);
+  }
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+bool NeedsTransferEncoding(std::string_view text) {
+  size_t line = 0;
+  for (unsigned char c : text) {
+    if (c == '\n') {
+      line = 0;
+      continue;
+    }
+    if (c >= 0x80 || (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) return true;
+    if (++line > 78) return true;
+  }
+  return false;
+}
+
+std::string FormatRfc5322Date(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday],
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return buf;
+}
+
+}  // namespace sealmail

@@ -1,0 +1,478 @@
+#include <sqlite3.h>
+
+#include <optional>
+
+#include "base/check.h"
+#include "store/store.h"
+
+namespace sealmail {
+namespace {
+
+// "SEAL" in ASCII: marks a SQLite file as a sealmail state.
+constexpr int kApplicationId = 0x5345414C;
+constexpr int kSchemaVersion = 1;
+
+// Numbered migrations: index i takes the schema from version i to i+1.
+// Never edit a released step; append a new one.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    "CREATE TABLE campaigns("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE recipients("
+    "  id INTEGER PRIMARY KEY,"
+    "  campaign INTEGER NOT NULL REFERENCES campaigns(id),"
+    "  key TEXT NOT NULL,"
+    "  email TEXT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  line INTEGER NOT NULL,"
+    "  fields BLOB NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  retry_at INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL DEFAULT 0,"
+    "  message_id TEXT,"
+    "  detail TEXT,"
+    "  UNIQUE(campaign, key));"
+    "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id);",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+// Merge fields are stored as a compact blob: for each field, 4-byte
+// little-endian lengths of name and value followed by their bytes.
+std::string EncodeFields(const Recipient& r) {
+  std::string out;
+  auto put = [&out](const std::string& s) {
+    uint32_t n = static_cast<uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+    out += s;
+  };
+  for (const auto& [k, v] : r.fields) {
+    put(k);
+    put(v);
+  }
+  return out;
+}
+
+bool DecodeFields(const void* data, int size, Recipient* r) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  size_t n = static_cast<size_t>(size), i = 0;
+  auto get = [&](std::string* s) {
+    if (n - i < 4) return false;
+    uint32_t len = p[i] | (p[i + 1] << 8) | (p[i + 2] << 16) | (uint32_t{p[i + 3]} << 24);
+    i += 4;
+    if (n - i < len) return false;
+    s->assign(reinterpret_cast<const char*>(p + i), len);
+    i += len;
+    return true;
+  };
+  r->fields.clear();
+  while (i < n) {
+    std::string k, v;
+    if (!get(&k) || !get(&v)) return false;
+    r->fields.emplace_back(std::move(k), std::move(v));
+  }
+  return true;
+}
+
+class Stmt {
+ public:
+  Stmt() = default;
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt** out() { return &s_; }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(sqlite3* db, std::string path, const Clock* clock)
+      : db_(db), path_(std::move(path)), clock_(clock) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  Status Init();
+  Status BindCampaign(const std::string& name, bool single_campaign) override;
+  Result<uint64_t> AddRecipients(const std::vector<Recipient>& batch) override;
+  Result<uint64_t> RecoverLeases() override;
+  Result<std::vector<StoredRecipient>> Lease(size_t n, bool include_uncertain) override;
+  Status Record(const std::vector<Transition>& transitions) override;
+  Result<StateCounts> Counts() override;
+  Result<std::map<std::string, StateCounts>> CountsByDomain() override;
+  Result<std::optional<StoredRecipient>> Find(const std::string& key) override;
+
+ private:
+  Status Err(std::string_view what) const {
+    int code = sqlite3_extended_errcode(db_);
+    std::string msg = path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_);
+    int primary = code & 0xff;
+    if (primary == SQLITE_FULL || primary == SQLITE_IOERR) {
+      return Status::Io(msg + " (free some disk space, then run the command again)");
+    }
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return Status::Corrupt(msg);
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+      return Status::Transient(msg + " (is another sealmail running on this state?)");
+    }
+    return Status::Io(msg);
+  }
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      Status s = Err(err != nullptr ? err : "exec failed");
+      sqlite3_free(err);
+      return s;
+    }
+    return Status::Ok();
+  }
+  Status Prepare(const char* sql, Stmt* st) {
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, st->out(), nullptr) !=
+        SQLITE_OK) {
+      return Err("prepare");
+    }
+    return Status::Ok();
+  }
+  Result<int64_t> QueryInt(const char* sql) {
+    Stmt st;
+    SM_RETURN_IF_ERROR(Prepare(sql, &st));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_ROW) return Err("query");
+    return sqlite3_column_int64(st.get(), 0);
+  }
+  Status RequireCampaign() const {
+    if (campaign_ == 0) return Status::Internal("store used before BindCampaign");
+    return Status::Ok();
+  }
+  StoredRecipient RowToRecipient(sqlite3_stmt* s, bool* ok);
+
+  sqlite3* db_;
+  std::string path_;
+  const Clock* clock_;
+  int64_t campaign_ = 0;
+  Stmt insert_, lease_select_, lease_update_, record_, find_;
+};
+
+Status SqliteStore::Init() {
+  sqlite3_busy_timeout(db_, 5000);
+  // Reading the header validates the file: a foreign or corrupt file fails here.
+  auto app = QueryInt("PRAGMA application_id");
+  if (!app.ok()) {
+    return Status::Corrupt(path_ + ": not a sealmail state file (" + app.status().message() + ")");
+  }
+  auto version = QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  auto tables = QueryInt("SELECT count(*) FROM sqlite_schema");
+  if (!tables.ok()) return tables.status();
+  if (*app == 0 && *tables > 0) {
+    return Status::Corrupt(path_ + ": a SQLite database of another application, not a sealmail "
+                                   "state; refusing to touch it");
+  }
+  if (*app != 0 && *app != kApplicationId) {
+    return Status::Corrupt(path_ + ": SQLite application_id " + std::to_string(*app) +
+                           " is not sealmail's; refusing to touch it");
+  }
+  if (*version > kSchemaVersion) {
+    return Status::Corrupt(path_ + ": state schema version " + std::to_string(*version) +
+                           " is newer than this sealmail understands (" +
+                           std::to_string(kSchemaVersion) + "); upgrade sealmail");
+  }
+  SM_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
+  // NORMAL in WAL mode: a killed process loses nothing that was committed; a
+  // power cut may undo the last commits, which only turns outcomes back into
+  // leases (resent, counted as uncertain), never loses a recipient.
+  SM_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+  SM_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
+  if (*version < kSchemaVersion) {
+    SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    for (int64_t v = *version; v < kSchemaVersion; ++v) {
+      Status s = Exec(kMigrations[v]);
+      if (!s.ok()) {
+        Exec("ROLLBACK");
+        return s.WithPrefix("migrating state to schema " + std::to_string(v + 1));
+      }
+    }
+    std::string set = "PRAGMA application_id=" + std::to_string(kApplicationId) +
+                      "; PRAGMA user_version=" + std::to_string(kSchemaVersion);
+    Status s = Exec(set.c_str());
+    if (!s.ok()) {
+      Exec("ROLLBACK");
+      return s;
+    }
+    SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  }
+  // Check that the expected tables are there: a truncated or hand-edited file
+  // must not be "repaired" by recreating them.
+  auto ok = QueryInt(
+      "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('campaigns','recipients')");
+  if (!ok.ok()) return ok.status();
+  if (*ok != 2) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
+  SM_RETURN_IF_ERROR(Prepare(
+      "INSERT INTO recipients(campaign, key, email, domain, line, fields, updated_at) "
+      "VALUES(?,?,?,?,?,?,?) ON CONFLICT(campaign, key) DO NOTHING",
+      &insert_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "SELECT id, key, email, line, fields, state, attempts FROM recipients "
+      "WHERE campaign=?1 AND (state=0 OR (state=7 AND ?4) OR (state=3 AND retry_at<=?2)) ORDER BY id LIMIT ?3",
+      &lease_select_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "UPDATE recipients SET state=1, attempts=attempts+1, updated_at=? WHERE id=?",
+      &lease_update_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "UPDATE recipients SET state=?, message_id=?, detail=?, retry_at=?, updated_at=? WHERE id=?",
+      &record_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "SELECT id, key, email, line, fields, state, attempts FROM recipients "
+      "WHERE campaign=? AND key=?",
+      &find_));
+  return Status::Ok();
+}
+
+Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign) {
+  Stmt sel;
+  SM_RETURN_IF_ERROR(Prepare("SELECT id, name FROM campaigns ORDER BY id", &sel));
+  int rc;
+  std::vector<std::string> others;
+  while ((rc = sqlite3_step(sel.get())) == SQLITE_ROW) {
+    std::string n = reinterpret_cast<const char*>(sqlite3_column_text(sel.get(), 1));
+    if (n == name) {
+      campaign_ = sqlite3_column_int64(sel.get(), 0);
+      return Status::Ok();
+    }
+    others.push_back(n);
+  }
+  if (rc != SQLITE_DONE) return Err("reading campaigns");
+  if (single_campaign && !others.empty()) {
+    return Status::Invalid(path_ + ": this state belongs to campaign \"" + others[0] +
+                           "\", but campaign.toml now says \"" + name +
+                           "\". Renaming a campaign part-way would mail everyone again; start a "
+                           "new campaign in a new directory, or restore the name");
+  }
+  Stmt ins;
+  SM_RETURN_IF_ERROR(Prepare("INSERT INTO campaigns(name, created_at) VALUES(?, ?)", &ins));
+  sqlite3_bind_text(ins.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(ins.get(), 2, clock_->NowUnix());
+  if (sqlite3_step(ins.get()) != SQLITE_DONE) return Err("adding campaign");
+  campaign_ = sqlite3_last_insert_rowid(db_);
+  return Status::Ok();
+}
+
+Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch) {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  uint64_t added = 0;
+  int64_t now = clock_->NowUnix();
+  for (const Recipient& r : batch) {
+    sqlite3_stmt* s = insert_.get();
+    std::string fields = EncodeFields(r);
+    std::string domain = r.email.substr(r.email.rfind('@') + 1);
+    sqlite3_bind_int64(s, 1, campaign_);
+    sqlite3_bind_text(s, 2, r.key.data(), static_cast<int>(r.key.size()), SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, r.email.data(), static_cast<int>(r.email.size()), SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, domain.data(), static_cast<int>(domain.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, static_cast<int64_t>(r.line));
+    sqlite3_bind_blob(s, 6, fields.data(), static_cast<int>(fields.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, now);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+      Status st = Err("adding recipients");
+      Exec("ROLLBACK");
+      return st;
+    }
+    added += static_cast<uint64_t>(sqlite3_changes(db_));
+  }
+  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  return added;
+}
+
+Result<uint64_t> SqliteStore::RecoverLeases() {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  std::string sql = "UPDATE recipients SET state=7 WHERE state=1 AND campaign=" +
+                    std::to_string(campaign_);
+  SM_RETURN_IF_ERROR(Exec(sql.c_str()));
+  return static_cast<uint64_t>(sqlite3_changes(db_));
+}
+
+StoredRecipient SqliteStore::RowToRecipient(sqlite3_stmt* s, bool* ok) {
+  StoredRecipient out;
+  out.id = sqlite3_column_int64(s, 0);
+  auto text = [s](int col) {
+    const unsigned char* t = sqlite3_column_text(s, col);
+    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+  };
+  out.recipient.key = text(1);
+  out.recipient.email = text(2);
+  out.recipient.line = static_cast<uint64_t>(sqlite3_column_int64(s, 3));
+  *ok = DecodeFields(sqlite3_column_blob(s, 4), sqlite3_column_bytes(s, 4), &out.recipient);
+  int state = sqlite3_column_int(s, 5);
+  *ok = *ok && state >= 0 && state <= static_cast<int>(DeliveryState::kUncertain);
+  out.state = static_cast<DeliveryState>(state);
+  out.attempts = sqlite3_column_int(s, 6);
+  return out;
+}
+
+Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_uncertain) {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  std::vector<StoredRecipient> out;
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  int64_t now = clock_->NowUnix();
+  sqlite3_stmt* s = lease_select_.get();
+  sqlite3_bind_int64(s, 1, campaign_);
+  sqlite3_bind_int64(s, 2, now);
+  sqlite3_bind_int64(s, 3, static_cast<int64_t>(n));
+  sqlite3_bind_int(s, 4, include_uncertain ? 1 : 0);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    bool ok = true;
+    out.push_back(RowToRecipient(s, &ok));
+    if (!ok) {
+      sqlite3_reset(s);
+      Exec("ROLLBACK");
+      return Status::Corrupt(path_ + ": recipient row " + std::to_string(out.back().id) +
+                             " does not decode; refusing to guess");
+    }
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    Status st = Err("leasing");
+    Exec("ROLLBACK");
+    return st;
+  }
+  for (const auto& r : out) {
+    sqlite3_stmt* u = lease_update_.get();
+    sqlite3_bind_int64(u, 1, now);
+    sqlite3_bind_int64(u, 2, r.id);
+    rc = sqlite3_step(u);
+    sqlite3_reset(u);
+    if (rc != SQLITE_DONE) {
+      Status st = Err("leasing");
+      Exec("ROLLBACK");
+      return st;
+    }
+  }
+  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  return out;
+}
+
+Status SqliteStore::Record(const std::vector<Transition>& ts) {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  if (ts.empty()) return Status::Ok();
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  int64_t now = clock_->NowUnix();
+  for (const Transition& t : ts) {
+    sqlite3_stmt* s = record_.get();
+    sqlite3_bind_int(s, 1, static_cast<int>(t.state));
+    if (t.message_id.empty()) sqlite3_bind_null(s, 2);
+    else sqlite3_bind_text(s, 2, t.message_id.data(), static_cast<int>(t.message_id.size()), SQLITE_STATIC);
+    if (t.detail.empty()) sqlite3_bind_null(s, 3);
+    else sqlite3_bind_text(s, 3, t.detail.data(), static_cast<int>(t.detail.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, t.retry_at);
+    sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int64(s, 6, t.id);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+      Status st = Err("recording outcomes");
+      Exec("ROLLBACK");
+      return st;
+    }
+  }
+  return Exec("COMMIT");
+}
+
+void AddCount(StateCounts* c, int state, uint64_t n) {
+  if (state < 0 || state > static_cast<int>(DeliveryState::kUncertain)) return;
+  c->Add(static_cast<DeliveryState>(state), n);
+}
+
+Result<StateCounts> SqliteStore::Counts() {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  Stmt st;
+  SM_RETURN_IF_ERROR(
+      Prepare("SELECT state, count(*) FROM recipients WHERE campaign=? GROUP BY state", &st));
+  sqlite3_bind_int64(st.get(), 1, campaign_);
+  StateCounts c;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    AddCount(&c, sqlite3_column_int(st.get(), 0),
+             static_cast<uint64_t>(sqlite3_column_int64(st.get(), 1)));
+  }
+  if (rc != SQLITE_DONE) return Err("counting");
+  return c;
+}
+
+Result<std::map<std::string, StateCounts>> SqliteStore::CountsByDomain() {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  Stmt st;
+  SM_RETURN_IF_ERROR(Prepare(
+      "SELECT domain, state, count(*) FROM recipients WHERE campaign=? GROUP BY domain, state",
+      &st));
+  sqlite3_bind_int64(st.get(), 1, campaign_);
+  std::map<std::string, StateCounts> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    std::string d = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
+    AddCount(&out[d], sqlite3_column_int(st.get(), 1),
+             static_cast<uint64_t>(sqlite3_column_int64(st.get(), 2)));
+  }
+  if (rc != SQLITE_DONE) return Err("counting");
+  return out;
+}
+
+Result<std::optional<StoredRecipient>> SqliteStore::Find(const std::string& key) {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  sqlite3_stmt* s = find_.get();
+  sqlite3_bind_int64(s, 1, campaign_);
+  sqlite3_bind_text(s, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  std::optional<StoredRecipient> out;
+  if (rc == SQLITE_ROW) {
+    bool ok = true;
+    out = RowToRecipient(s, &ok);
+    if (!ok) {
+      sqlite3_reset(s);
+      return Status::Corrupt(path_ + ": recipient row does not decode");
+    }
+  } else if (rc != SQLITE_DONE) {
+    Status st = Err("lookup");
+    sqlite3_reset(s);
+    return st;
+  }
+  sqlite3_reset(s);
+  return out;
+}
+
+}  // namespace
+
+void StateCounts::Add(DeliveryState s, uint64_t n) {
+  total += n;
+  switch (s) {
+    case DeliveryState::kPending: pending += n; break;
+    case DeliveryState::kLeased: leased += n; break;
+    case DeliveryState::kSent: sent += n; break;
+    case DeliveryState::kDeferred: deferred += n; break;
+    case DeliveryState::kFailed: failed += n; break;
+    case DeliveryState::kSuppressed: suppressed += n; break;
+    case DeliveryState::kBlocked: blocked += n; break;
+    case DeliveryState::kUncertain: uncertain += n; break;
+  }
+}
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Clock* clock) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = path + ": cannot open state: " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    return Status::Io(msg);
+  }
+  auto store = std::make_unique<SqliteStore>(db, path, clock);
+  SM_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace sealmail
