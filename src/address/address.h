@@ -12,6 +12,31 @@
 // ("team: a@x, b@y;"), CR/LF or other control characters, invalid UTF-8,
 // over-long parts, malformed domains.
 //
+// Decisions callers can rely on:
+//  - Comments ("a@example.com (work)") are refused, not skipped.
+//  - obs- forms of RFC 5322 are refused (obs-local-part `john."doe"`, CFWS
+//    around dots, source routes "<@host:a@b>"), except obs-phrase's '.' in a
+//    display name: "John Q. Public <jqp@example.com>" is accepted.
+//  - A dotless domain ("a@localhost") is refused by ParseAddress/ParseMailbox,
+//    as is an unbracketed IP ("a@192.0.2.1") or an all-numeric last label;
+//    address literals "[192.0.2.1]" and "[IPv6:...]" (canonical inet_ntop
+//    form) are accepted.
+//  - Limits: local part 64 octets, domain 255, label 63, and the whole
+//    "local@domain" (A-label form) 254 (RFC 5321 §4.5.3.1).
+//  - Refused everywhere: CR, LF, U+2028/U+2029, other C0/C1 controls, DEL,
+//    bidi overrides (U+202A-E, U+2066-9), a byte-order mark, invalid UTF-8.
+//    Refused in the address (not the display name): Unicode spaces such as
+//    U+00A0 and zero-width characters, which are always paste accidents.
+//  - Tabs: refused by ParseAddress; ParseMailbox treats them as spaces in and
+//    around the display name (header unfolding leaves them) but refuses them
+//    in the address.
+//  - IDN: each non-ASCII label goes through libidn2 (UTS #46 non-transitional,
+//    NFC), so U+3002 and full-width dots and letters are mapped; ASCII labels
+//    are checked as LDH without IDNA2008's extra rules ("ab--cd" is fine), and
+//    an "xn--" label must round-trip. domain_unicode converts back to domain.
+//  - Reasons never contain CR/LF or controls and quote at most ~60 octets of
+//    the input; they have no subject ("contains ','..."): prefix the field.
+//
 // All functions are pure and thread-safe.
 #pragma once
 
@@ -54,7 +79,9 @@ Result<Address> ParseAddress(std::string_view text);
 // may be a quoted-string or a phrase of atoms (UTF-8 allowed, RFC 6532).
 Result<Mailbox> ParseMailbox(std::string_view text);
 
-// Converts a domain (U-labels or A-labels, any case) to lower-case A-labels.
+// Converts a domain (U-labels or A-labels, any case) to lower-case A-labels,
+// with the same checks as an address's domain except the dot rule: a dotless
+// name such as "localhost" is accepted here.
 Result<std::string> DomainToAscii(std::string_view domain);
 
 }  // namespace sealmail

@@ -7,9 +7,22 @@
 // Rows that cannot be used (bad address, wrong field count, invalid UTF-8,
 // duplicate of an earlier row after normalisation) are reported with their
 // line number and kept out; the rest proceed. Structural problems that make
-// the rest of the file unreadable (an unterminated quoted field, a missing
-// email column, an unreadable file) fail the whole read with a Status naming
-// file and line.
+// the rest of the file unreadable (an unterminated quoted field, a stray '"',
+// a row over 1 MiB, a missing email column, a bad column name, an unreadable
+// file) fail the whole read with a Status naming file and line.
+//
+// Dialect (parsed by libcsv in strict mode): LF or CRLF line ends; lines of
+// only white space are skipped; unquoted fields lose surrounding spaces and
+// tabs, quoted fields are kept exactly (embedded commas, "" and newlines).
+// Line numbers are physical lines, so a row after a multi-line quoted field
+// carries the line a text editor shows. Column names are letters, digits,
+// '_' and '-', unique ignoring case.
+//
+// Memory: besides one row, the de-duplication set holds 12 bytes per
+// accepted recipient, plus one remembered file position per 16 rows used to
+// confirm a suspected duplicate by re-reading the earlier row (so a 64-bit
+// hash collision never drops a recipient). The file must therefore be a
+// regular file that does not change while it is read.
 //
 // Not thread-safe: one reader per thread.
 #pragma once

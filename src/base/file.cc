@@ -74,9 +74,11 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     ::unlink(tmp.c_str());
     return s;
   }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // (Assigning "." to a std::string trips GCC 12's -Wrestrict false positive,
+  // PR105329, in optimised builds; pick the C string instead.)
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  const char* dir = parent.empty() ? "." : parent.c_str();
+  int dfd = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);

@@ -284,7 +284,7 @@ Status LoadMessage(Reader& root, const std::string& file, const std::string& dir
                    MessageConfig* m) {
   SM_ASSIGN_OR_RETURN(const toml::table* tbl, SubTable(root, file, "message", true));
   Reader r(file, "message", tbl);
-  SM_RETURN_IF_ERROR(r.Expect({"from", "reply_to", "subject", "text", "html",
+  SM_RETURN_IF_ERROR(r.Expect({"from", "reply_to", "subject", "to_name", "text", "html",
                                "unsubscribe_mailto", "unsubscribe_url"}));
   SM_ASSIGN_OR_RETURN(std::string from, r.String("from", "\"Example <news@example.com>\""));
   auto mb = ParseMailbox(from);
@@ -297,6 +297,8 @@ Status LoadMessage(Reader& root, const std::string& file, const std::string& dir
     m->reply_to = std::move(rt).value();
   }
   SM_ASSIGN_OR_RETURN(m->subject, r.String("subject", "\"News for {{first_name}}\""));
+  SM_ASSIGN_OR_RETURN(auto to_name, r.OptString("to_name"));
+  m->to_name = to_name.value_or("");
   SM_ASSIGN_OR_RETURN(std::string text, r.String("text", "\"body.txt\""));
   SM_ASSIGN_OR_RETURN(m->text_template, LoadTemplateFile(r, dir, "text", text, &m->text_path));
   SM_ASSIGN_OR_RETURN(auto html, r.OptString("html"));

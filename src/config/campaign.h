@@ -54,6 +54,7 @@ struct MessageConfig {
   Mailbox from;
   std::optional<Mailbox> reply_to;
   std::string subject;        // Mustache template source
+  std::string to_name;        // optional Mustache template for the To display name
   std::string text_path;      // resolved
   std::string text_template;  // contents of text_path
   std::string html_path;      // resolved, empty when there is no HTML part

@@ -22,6 +22,7 @@ Result<std::string> Composer::Render(const Recipient& r, std::string* message_id
   f.from = &campaign_.message.from;
   f.reply_to = campaign_.message.reply_to ? &*campaign_.message.reply_to : nullptr;
   f.to = r.email;
+  f.to_name = content_.to_name;
   f.subject = content_.subject;
   f.text = content_.text;
   f.html = content_.html;

@@ -31,6 +31,14 @@ Result<std::unique_ptr<Transport>> MakeTransport(const Campaign& c) {
   }
 }
 
+// A template that cannot render for this audience is a preflight refusal
+// (exit 2), not a usage error.
+Result<TemplateRenderer> CompileTemplates(const Campaign& c, const std::vector<std::string>& cols) {
+  auto t = TemplateRenderer::Compile(c, cols);
+  if (!t.ok()) return Status::Blocked("preflight: " + t.status().message());
+  return t;
+}
+
 double Seconds(const Clock& clock, int64_t start) {
   return static_cast<double>(clock.MonotonicNanos() - start) / 1e9;
 }
@@ -44,7 +52,7 @@ Status Engine::Preflight(const Campaign& c, CheckReport* report, const ProgressF
                          const std::function<Status(const Recipient&)>& on_blocked) {
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   report->columns = reader->field_names();
-  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, TemplateRenderer::Compile(c, report->columns));
+  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
   Guard guard(Composer::SenderAddresses(c));
   Composer composer(c, std::move(renderer), guard, clock_);
   const std::string csv_name = BaseName(c.audience_csv);
@@ -95,8 +103,7 @@ Result<std::string> Engine::Preview(const Campaign& c, const std::string& email)
   auto want = ParseAddress(email);
   if (!want.ok()) return Status::Invalid("--to " + email + ": " + want.status().message());
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
-  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer,
-                      TemplateRenderer::Compile(c, reader->field_names()));
+  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));
   Guard guard(Composer::SenderAddresses(c));
   Composer composer(c, std::move(renderer), guard, clock_);
   Recipient r;
@@ -168,8 +175,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   uint64_t todo = before.pending + before.uncertain + before.deferred;
 
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
-  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer,
-                      TemplateRenderer::Compile(c, reader->field_names()));
+  SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));
   reader.reset();
   Guard guard(Composer::SenderAddresses(c));
   Composer composer(c, std::move(renderer), guard, clock_);

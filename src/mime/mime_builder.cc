@@ -14,7 +14,11 @@ bool PreferBase64(std::string_view text) {
   return high * 6 > text.size();
 }
 
-void AppendPart(std::string* out, std::string_view subtype, std::string_view body) {
+// in_multipart: the CRLF before the next delimiter belongs to the delimiter
+// (RFC 2046 §5.1.1), so one is always added after the content; a body that
+// ends in a line break keeps it.
+void AppendPart(std::string* out, std::string_view subtype, std::string_view body,
+                bool in_multipart) {
   *out += "Content-Type: text/";
   *out += subtype;
   *out += "; charset=utf-8\r\n";
@@ -39,7 +43,9 @@ void AppendPart(std::string* out, std::string_view subtype, std::string_view bod
     *out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
     std::string qp = EncodeQuotedPrintable(body);
     *out += qp;
-    if (qp.size() < 2 || qp.compare(qp.size() - 2, 2, "\r\n") != 0) *out += "\r\n";
+    if (in_multipart || qp.size() < 2 || qp.compare(qp.size() - 2, 2, "\r\n") != 0) {
+      *out += "\r\n";
+    }
   }
 }
 
@@ -73,7 +79,14 @@ std::string BuildMessage(const MessageFields& m) {
   out += "From: " + FormatMailbox(*m.from) + "\r\n";
   if (m.reply_to != nullptr) out += "Reply-To: " + FormatMailbox(*m.reply_to) + "\r\n";
   out += "To: ";
-  out += m.to;
+  if (!m.to_name.empty()) {
+    out += EncodePhrase(m.to_name);
+    out += " <";
+    out += m.to;
+    out += ">";
+  } else {
+    out += m.to;
+  }
   out += "\r\n";
   out += EncodeUnstructuredHeader("Subject", m.subject);
   out += "Message-ID: ";
@@ -93,15 +106,15 @@ std::string BuildMessage(const MessageFields& m) {
     out += "\r\n";
   }
   if (m.html.empty()) {
-    AppendPart(&out, "plain", m.text);
+    AppendPart(&out, "plain", m.text, false);
     return out;
   }
   std::string boundary = "=_sm_" + Sha256Hex(m.message_id).substr(0, 24);
   out += "Content-Type: multipart/alternative;\r\n boundary=\"" + boundary + "\"\r\n\r\n";
   out += "--" + boundary + "\r\n";
-  AppendPart(&out, "plain", m.text);
+  AppendPart(&out, "plain", m.text, true);
   out += "--" + boundary + "\r\n";
-  AppendPart(&out, "html", m.html);
+  AppendPart(&out, "html", m.html, true);
   out += "--" + boundary + "--\r\n";
   return out;
 }

@@ -22,6 +22,7 @@ struct MessageFields {
   const Mailbox* from = nullptr;      // required
   const Mailbox* reply_to = nullptr;  // optional
   std::string_view to;                // the recipient's normalised address
+  std::string_view to_name;           // display name for To, may be empty
   std::string_view subject;           // rendered, one line
   std::string_view text;              // rendered text part
   std::string_view html;              // rendered html part, empty for none

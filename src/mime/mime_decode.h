@@ -64,4 +64,15 @@ std::string DecodeBase64(std::string_view in);
 // for utf-8/us-ascii/unknown charsets.
 std::string ToUtf8(std::string_view charset, std::string_view bytes);
 
+// A parameterised MIME header value (Content-Type, Content-Disposition).
+struct MimeParamValue {
+  std::string value;  // lower-case, comments and white space removed ("text/plain", "attachment")
+  std::vector<std::pair<std::string, std::string>> params;  // as MimePart::params
+};
+
+// Parses `value *(";" attribute "=" value)` leniently: quoted strings,
+// comments, RFC 2231 continuations and charsets (`filename*0*=utf-8''...`).
+// Content-Disposition's filename is ParseMimeParams(field->value).params.
+MimeParamValue ParseMimeParams(std::string_view raw);
+
 }  // namespace sealmail

@@ -135,13 +135,16 @@ Status CompileOne(const std::string& label, const std::string& source,
 }  // namespace
 
 struct TemplateRenderer::Impl {
-  Compiled subject, text, html, unsub;
+  Compiled subject, to_name, text, html, unsub;
   bool has_html = false;
   bool has_unsub = false;
+  bool has_to_name = false;
   std::vector<std::string> columns;
 
   Impl() = default;
-  Impl(const Impl& o) : has_html(o.has_html), has_unsub(o.has_unsub), columns(o.columns) {
+  Impl(const Impl& o)
+      : has_html(o.has_html), has_unsub(o.has_unsub), has_to_name(o.has_to_name),
+        columns(o.columns) {
     auto copy = [](const Compiled& from, Compiled* to, mu::mustache::escape_handler esc) {
       to->label = from.label;
       to->source = from.source;
@@ -152,6 +155,7 @@ struct TemplateRenderer::Impl {
       }
     };
     copy(o.subject, &subject, Identity);
+    copy(o.to_name, &to_name, Identity);
     copy(o.text, &text, Identity);
     copy(o.html, &html, nullptr);
     copy(o.unsub, &unsub, PercentEncode);
@@ -176,12 +180,20 @@ Result<TemplateRenderer> TemplateRenderer::Compile(const Campaign& c,
   if (c.message.subject.find_first_of("\r\n") != std::string::npos) {
     return Status::Invalid(c.file + ": [message] subject: must be one line");
   }
+  if (c.message.to_name.find_first_of("\r\n") != std::string::npos) {
+    return Status::Invalid(c.file + ": [message] to_name: must be one line");
+  }
   std::string errors;
   auto collect = [&errors](Status s) {
     if (!s.ok()) errors += (errors.empty() ? "" : "\n") + s.message();
   };
   collect(CompileOne(c.file + " [message] subject", c.message.subject, columns, Identity,
                      &impl->subject));
+  if (!c.message.to_name.empty()) {
+    impl->has_to_name = true;
+    collect(CompileOne(c.file + " [message] to_name", c.message.to_name, columns, Identity,
+                       &impl->to_name));
+  }
   collect(CompileOne(base(c.message.text_path), c.message.text_template, columns, Identity,
                      &impl->text));
   if (!c.message.html_path.empty()) {
@@ -198,16 +210,16 @@ Result<TemplateRenderer> TemplateRenderer::Compile(const Campaign& c,
   return TemplateRenderer(std::move(impl));
 }
 
-Status TemplateRenderer::Render(const Recipient& r, RenderedContent* out) {
-  mu::data d;
-  d.set("email", r.email);
-  for (const auto& [k, v] : r.fields) d.set(k, v);
-  out->subject = impl_->subject.tmpl->render(d);
-  for (unsigned char ch : out->subject) {
+namespace {
+
+// A header value must stay one line: refuse control characters, naming the
+// field that brought them in.
+Status CheckOneLine(const Recipient& r, const std::string& value, const Compiled& from,
+                    std::string_view what_header) {
+  for (unsigned char ch : value) {
     if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-      // Name the field that brought the control character in.
       std::string field = "a merge value";
-      for (const auto& name : impl_->subject.names) {
+      for (const auto& name : from.names) {
         const std::string* v = r.Field(name);
         if (v == nullptr) continue;
         for (unsigned char vc : *v) {
@@ -216,9 +228,23 @@ Status TemplateRenderer::Render(const Recipient& r, RenderedContent* out) {
       }
       const char* what = (ch == '\r' || ch == '\n') ? "a line break" : "a control character";
       return Status::Invalid("line " + std::to_string(r.line) + ": " + field + " puts " + what +
-                             " into the subject (a header must be one line)");
+                             " into the " + std::string(what_header) +
+                             " (a header must be one line)");
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status TemplateRenderer::Render(const Recipient& r, RenderedContent* out) {
+  mu::data d;
+  d.set("email", r.email);
+  for (const auto& [k, v] : r.fields) d.set(k, v);
+  out->subject = impl_->subject.tmpl->render(d);
+  SM_RETURN_IF_ERROR(CheckOneLine(r, out->subject, impl_->subject, "subject"));
+  out->to_name = impl_->has_to_name ? impl_->to_name.tmpl->render(d) : std::string();
+  SM_RETURN_IF_ERROR(CheckOneLine(r, out->to_name, impl_->to_name, "To display name"));
   out->text = impl_->text.tmpl->render(d);
   out->html = impl_->has_html ? impl_->html.tmpl->render(d) : std::string();
   out->unsubscribe_url = impl_->has_unsub ? impl_->unsub.tmpl->render(d) : std::string();

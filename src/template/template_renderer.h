@@ -24,6 +24,7 @@ namespace sealmail {
 
 struct RenderedContent {
   std::string subject;  // one line: a line break or control character is refused
+  std::string to_name;  // display name for To (one line), empty when not configured
   std::string text;
   std::string html;             // empty when the campaign has no HTML part
   std::string unsubscribe_url;  // empty when not configured

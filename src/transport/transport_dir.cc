@@ -1,3 +1,8 @@
+#include <signal.h>
+
+#include <cerrno>
+#include <filesystem>
+
 #include "base/file.h"
 #include "base/hash.h"
 #include "transport/transport.h"
@@ -6,6 +11,19 @@ namespace sealmail {
 
 Result<std::unique_ptr<DirTransport>> DirTransport::Open(const std::string& dir) {
   SM_RETURN_IF_ERROR(MakeDirs(dir));
+  // A process killed mid-write leaves "<name>.eml.tmp.<pid>"; its message was
+  // never recorded as written, so it will be written again. Remove the debris
+  // of dead writers only.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    auto pos = name.find(".eml.tmp.");
+    if (pos == std::string::npos) continue;
+    long pid = std::strtol(name.c_str() + pos + 9, nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
   return std::unique_ptr<DirTransport>(new DirTransport(dir));
 }
 

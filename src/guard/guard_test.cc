@@ -1,0 +1,80 @@
+#include <gtest/gtest.h>
+
+#include "guard/guard.h"
+
+namespace sealmail {
+namespace {
+
+const Guard& TheGuard() {
+  static const Guard g({"support@example.com", "Unsubscribe@Example.com"});
+  return g;
+}
+
+std::string Msg(std::string headers) {
+  return headers + "Subject: s\r\nMIME-Version: 1.0\r\n\r\nbody\r\n";
+}
+
+TEST(GuardTest, PassesAOneRecipientMessage) {
+  std::vector<GuardViolation> v;
+  auto got = TheGuard().Check(Msg("From: Ex <support@example.com>\r\nTo: jo@example.net\r\n"
+                                  "Reply-To: support@EXAMPLE.com\r\n"),
+                              "support@example.com", {"jo@example.net"}, "jo@example.net",
+                              "<m@x>", &v);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(got->recipient(), "jo@example.net");
+  EXPECT_EQ(got->message_id(), "<m@x>");
+}
+
+TEST(GuardTest, BlocksEveryWayOfNamingASecondRecipient) {
+  struct Case {
+    std::string name, headers;
+    std::vector<std::string> envelope;
+    std::string where;
+  } cases[] = {
+      {"two in To", "From: support@example.com\r\nTo: jo@example.net, al@example.net\r\n",
+       {"jo@example.net"}, "header To"},
+      {"other in To", "From: support@example.com\r\nTo: al@example.net\r\n", {"jo@example.net"},
+       "header To"},
+      {"second To", "From: support@example.com\r\nTo: jo@example.net\r\nTo: al@example.net\r\n",
+       {"jo@example.net"}, "header To"},
+      {"no To", "From: support@example.com\r\n", {"jo@example.net"}, "header To"},
+      {"Cc", "From: support@example.com\r\nTo: jo@example.net\r\nCc: al@example.net\r\n",
+       {"jo@example.net"}, "header Cc"},
+      {"bcc lower", "From: support@example.com\r\nTo: jo@example.net\r\nbcc: al@example.net\r\n",
+       {"jo@example.net"}, "header bcc"},
+      {"Resent-To", "From: support@example.com\r\nTo: jo@example.net\r\nResent-To: al@example.net\r\n",
+       {"jo@example.net"}, "header Resent-To"},
+      {"Reply-To customer", "From: support@example.com\r\nTo: jo@example.net\r\nReply-To: al@example.net\r\n",
+       {"jo@example.net"}, "header Reply-To"},
+      {"From customer", "From: al@example.net\r\nTo: jo@example.net\r\n", {"jo@example.net"},
+       "header From"},
+      {"two envelope", "From: support@example.com\r\nTo: jo@example.net\r\n",
+       {"jo@example.net", "al@example.net"}, "envelope"},
+      {"wrong envelope", "From: support@example.com\r\nTo: jo@example.net\r\n",
+       {"al@example.net"}, "envelope"},
+      {"folded To", "From: support@example.com\r\nTo: jo@example.net,\r\n al@example.net\r\n",
+       {"jo@example.net"}, "header To"},
+  };
+  for (const auto& c : cases) {
+    std::vector<GuardViolation> v;
+    auto got = TheGuard().Check(Msg(c.headers), "support@example.com", c.envelope,
+                                "jo@example.net", "<m@x>", &v);
+    ASSERT_FALSE(got.ok()) << c.name;
+    EXPECT_EQ(got.status().code(), Status::Code::kBlocked) << c.name;
+    ASSERT_FALSE(v.empty()) << c.name;
+    bool found = false;
+    for (const auto& x : v) found |= x.where == c.where;
+    EXPECT_TRUE(found) << c.name << ": " << got.status().message();
+    // Reports never print a full customer address.
+    EXPECT_EQ(got.status().message().find("al@example.net"), std::string::npos) << c.name;
+  }
+}
+
+TEST(GuardTest, MasksAddresses) {
+  EXPECT_EQ(MaskAddress("john@example.com"), "j***@example.com");
+  EXPECT_EQ(MaskAddress("nobody"), "***");
+}
+
+}  // namespace
+}  // namespace sealmail

@@ -1,0 +1,208 @@
+// Content-Transfer-Encoding decoders (RFC 2045 §6). All are single pass and
+// never fail: a receiving client shows what it can, and so must the guard.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mime/mime_decode.h"
+#include "mime/mime_decode_internal.h"
+
+namespace sealmail {
+namespace mime_internal {
+
+std::string AsciiLowerCopy(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view TrimWsp(std::string_view s) {
+  while (!s.empty() && IsWsp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsWsp(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string DecodeQEncoding(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '_') {
+      out.push_back(' ');
+    } else if (c == '=' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
+               HexValue(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Next line of `in` from *pos: its content without the terminator, and the
+// terminator ("\r\n", "\n" or "" at the end).
+void NextLine(std::string_view in, size_t* pos, std::string_view* content,
+              std::string_view* eol) {
+  size_t start = *pos;
+  size_t nl = in.find('\n', start);
+  if (nl == std::string_view::npos) {
+    *content = in.substr(start);
+    *eol = {};
+    *pos = in.size();
+    return;
+  }
+  size_t end = nl;
+  if (end > start && in[end - 1] == '\r') --end;
+  *content = in.substr(start, end - start);
+  *eol = in.substr(end, nl + 1 - end);
+  *pos = nl + 1;
+}
+
+// uuencode maps 6-bit values to ' '..'_' (and '`' for 0).
+int UuValue(char c) { return (static_cast<unsigned char>(c) - 0x20) & 0x3f; }
+
+}  // namespace
+
+std::string DecodeUuencode(std::string_view in) {
+  size_t pos = 0;
+  std::string_view line, eol;
+  bool begun = false;
+  while (pos < in.size()) {
+    NextLine(in, &pos, &line, &eol);
+    if (line.substr(0, 6) == "begin ") {
+      begun = true;
+      break;
+    }
+  }
+  if (!begun) return std::string(in);
+  std::string out;
+  while (pos < in.size()) {
+    NextLine(in, &pos, &line, &eol);
+    if (line == "end") break;
+    if (line.empty()) continue;
+    size_t n = UuValue(line[0]);
+    if (n == 0) continue;  // the "`" line before "end"
+    size_t produced = 0;
+    for (size_t i = 1; i + 1 < line.size() && produced < n; i += 4) {
+      int v[4] = {0, 0, 0, 0};
+      size_t chars = 0;  // a short group of k characters carries k-1 octets
+      for (; chars < 4 && i + chars < line.size(); ++chars) v[chars] = UuValue(line[i + chars]);
+      uint8_t b[3] = {static_cast<uint8_t>(v[0] << 2 | v[1] >> 4),
+                      static_cast<uint8_t>((v[1] & 0xf) << 4 | v[2] >> 2),
+                      static_cast<uint8_t>((v[2] & 0x3) << 6 | v[3])};
+      for (size_t k = 0; k + 1 < chars && produced < n; ++k, ++produced) {
+        out.push_back(static_cast<char>(b[k]));
+      }
+    }
+  }
+  return out;
+}
+
+std::string TransferDecode(std::string_view cte, std::string_view raw, bool* known) {
+  *known = true;
+  if (cte == "quoted-printable") return DecodeQuotedPrintable(raw);
+  if (cte == "base64") return DecodeBase64(raw);
+  if (cte == "x-uuencode" || cte == "uuencode" || cte == "x-uue" || cte == "uue") {
+    return DecodeUuencode(raw);
+  }
+  if (cte != "7bit" && cte != "8bit" && cte != "binary") *known = false;
+  return std::string(raw);
+}
+
+}  // namespace mime_internal
+
+using mime_internal::HexValue;
+using mime_internal::IsWsp;
+
+std::string DecodeQuotedPrintable(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t pos = 0;
+  std::string_view line, eol;
+  while (pos < in.size()) {
+    mime_internal::NextLine(in, &pos, &line, &eol);
+    // RFC 2045 §6.7 (3): trailing white space was added in transport; delete it.
+    while (!line.empty() && IsWsp(line.back())) line.remove_suffix(1);
+    bool soft_break = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      char c = line[i];
+      if (c != '=') {
+        out.push_back(c);
+      } else if (i + 1 == line.size()) {
+        soft_break = true;  // "=" at the end of a line: soft line break
+      } else {
+        int hi = HexValue(line[i + 1]);
+        int lo = i + 2 < line.size() ? HexValue(line[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+          out.push_back(static_cast<char>(hi * 16 + lo));  // lower-case hex tolerated
+          i += 2;
+        } else {
+          out.push_back('=');  // invalid escape: keep literally (§6.7 note 1)
+        }
+      }
+    }
+    if (!soft_break) out.append(eol);
+  }
+  return out;
+}
+
+std::string DecodeBase64(std::string_view in) {
+  static constexpr auto kTable = [] {
+    std::array<int8_t, 256> t{};
+    for (auto& v : t) v = -1;
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
+  std::string out;
+  out.reserve(in.size() / 4 * 3 + 3);
+  uint32_t acc = 0;
+  int n = 0;  // sextets in acc
+  auto flush = [&] {
+    // 2 sextets carry 1 octet, 3 carry 2; a lone sextet carries nothing.
+    if (n >= 2) out.push_back(static_cast<char>(acc >> (6 * n - 8)));
+    if (n == 3) out.push_back(static_cast<char>(acc >> 2));
+    acc = 0;
+    n = 0;
+  };
+  for (char c : in) {
+    int v = kTable[static_cast<uint8_t>(c)];
+    if (v < 0) {
+      // Padding ends a quantum; data after it (concatenated encodings) is
+      // decoded too, so nothing can hide behind an early "=".
+      if (c == '=' && n >= 2) flush();
+      continue;  // white space and invalid characters are ignored (§6.8)
+    }
+    acc = acc << 6 | static_cast<uint32_t>(v);
+    if (++n == 4) {
+      out.push_back(static_cast<char>(acc >> 16));
+      out.push_back(static_cast<char>(acc >> 8));
+      out.push_back(static_cast<char>(acc));
+      acc = 0;
+      n = 0;
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace sealmail
