@@ -22,6 +22,14 @@ void OnSignal(int) { g_stop.store(true); }
 
 constexpr size_t kShownErrors = 20;
 
+// "dir:out (/abs/campaign/out)" so the operator knows where files went.
+std::string TransportLabel(const Campaign& c) {
+  if (c.transport.kind == TransportConfig::Kind::kDir) {
+    return c.transport.url + " (" + c.transport.dir_path + ")";
+  }
+  return c.transport.url;
+}
+
 int ExitFor(const Status& s) {
   switch (s.code()) {
     case Status::Code::kBlocked: return static_cast<int>(ExitCode::kBlocked);
@@ -109,7 +117,7 @@ void PrintCheck(const Campaign& c, const CheckReport& r) {
     std::printf("  %s\n", e.c_str());
   }
   for (const auto& v : r.violations) std::printf("  BLOCKED %s\n", v.ToString().c_str());
-  std::printf("transport  %s\n", r.transport.c_str());
+  std::printf("transport  %s\n", TransportLabel(c).c_str());
 }
 
 class ProgressPrinter {
@@ -311,7 +319,7 @@ int RunCli(int argc, char** argv) {
     std::printf("this run   %llu sent, %llu deferred, %llu failed via %s\n",
                 static_cast<unsigned long long>(rep->sent_now),
                 static_cast<unsigned long long>(rep->deferred_now),
-                static_cast<unsigned long long>(rep->failed_now), c.transport.url.c_str());
+                static_cast<unsigned long long>(rep->failed_now), TransportLabel(c).c_str());
     if (!rep->stop_reason.empty()) std::printf("stopped    %s\n", rep->stop_reason.c_str());
     if (rep->interrupted) std::printf("stopped    interrupted; run send again to resume\n");
     std::printf("state      ");
