@@ -454,6 +454,18 @@ Status AudienceReader::Impl::ReadHeader() {
 }
 
 void AudienceReader::Impl::Refuse(AudienceError e) {
+  // Keep the text that held the address(es): the leak guard counts every
+  // address in a refused row as an audience member. Only the sink sees it.
+  const std::vector<std::string>& cells = scanner.fields();
+  const size_t n = scanner.field_count();
+  if (n == columns) {
+    e.email_cell = cells[email_column];
+  } else {
+    for (size_t i = 0; i < n && i < cells.size(); ++i) {
+      if (i > 0) e.email_cell += ',';
+      e.email_cell += cells[i];
+    }
+  }
   if (e.kind == AudienceError::Kind::kDuplicate) {
     ++summary.duplicates;
   } else {
@@ -461,6 +473,7 @@ void AudienceReader::Impl::Refuse(AudienceError e) {
   }
   ++summary.rows;
   if (sink) sink(e);
+  e.email_cell.clear();
   if (errors.size() < kMaxKeptErrors) errors.push_back(std::move(e));
 }
 

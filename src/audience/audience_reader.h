@@ -46,6 +46,10 @@ struct AudienceError {
   std::string field;         // column name the problem is in ("email", ...), may be empty
   std::string reason;        // e.g. "contains ',': more than one address?"
   uint64_t duplicate_of = 0; // for kDuplicate: line of the first occurrence
+  // The raw email cell (or the whole row when the field count is wrong).
+  // Given to the error sink only, for the leak guard, which treats every
+  // address in it as an audience member; never printed, not kept in errors().
+  std::string email_cell = {};
   std::string ToString(const std::string& file) const;  // "file:line: field: reason"
 };
 

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/clock.h"
 #include "config/campaign.h"
+#include "dkim/dkim.h"
 #include "engine/engine.h"
 
 namespace sealmail {
@@ -58,6 +60,49 @@ nlohmann::json CountsJson(const StateCounts& c) {
           {"suppressed", c.suppressed}, {"blocked", c.blocked}, {"uncertain", c.uncertain}};
 }
 
+nlohmann::json DkimRecordJson(const DkimDnsRecord& r) {
+  return {{"name", r.name}, {"type", "TXT"}, {"value", r.value}, {"strings", r.strings},
+          {"zone_line", r.zone_line}};
+}
+
+nlohmann::json DkimJson(const DkimCampaignCheck& d) {
+  nlohmann::json j = {{"configured", d.configured}, {"from_domain", d.from_domain}};
+  if (!d.configured) return j;
+  j["domain"] = d.domain;
+  j["selector"] = d.selector;
+  j["algorithm"] = d.algorithm;
+  j["key_type"] = std::string(DkimKeyTypeName(d.key_type));
+  j["key_bits"] = d.key_bits;
+  j["from_org"] = d.from_org;
+  j["signing_org"] = d.signing_org;
+  j["aligned"] = d.aligned;
+  j["problem"] = d.problem;
+  j["notes"] = d.notes;
+  j["record"] = DkimRecordJson(d.record);
+  return j;
+}
+
+// The [dkim] lines of `sealmail check`.
+void PrintDkim(const std::string& dir, const DkimCampaignCheck& d) {
+  if (!d.configured) {
+    std::printf("dkim       none: messages go out unsigned (add [dkim] for authenticated, "
+                "aligned sending)\n");
+    return;
+  }
+  std::printf("dkim       d=%s s=%s %s, %d-bit %s key\n", d.domain.c_str(), d.selector.c_str(),
+              d.algorithm.c_str(), d.key_bits,
+              d.key_type == DkimKeyType::kRsa ? "RSA" : "Ed25519");
+  if (d.aligned) {
+    std::printf("           From %s aligned with d=%s (organisational domain %s)\n",
+                d.from_domain.c_str(), d.domain.c_str(), d.from_org.c_str());
+  } else {
+    std::printf("           NOT ALIGNED: %s\n", d.problem.c_str());
+  }
+  for (const auto& n : d.notes) std::printf("           note: %s\n", n.c_str());
+  std::printf("           publish TXT %s (sealmail dkim-record %s prints it)\n",
+              d.record.name.c_str(), dir.c_str());
+}
+
 nlohmann::json CheckJson(const Campaign& c, const CheckReport& r) {
   nlohmann::json j;
   j["campaign"] = c.name;
@@ -83,6 +128,7 @@ nlohmann::json CheckJson(const Campaign& c, const CheckReport& r) {
   }
   j["violations"] = v;
   j["transport"] = r.transport;
+  j["dkim"] = DkimJson(r.dkim);
   return j;
 }
 
@@ -118,6 +164,62 @@ void PrintCheck(const Campaign& c, const CheckReport& r) {
   }
   for (const auto& v : r.violations) std::printf("  BLOCKED %s\n", v.ToString().c_str());
   std::printf("transport  %s\n", TransportLabel(c).c_str());
+  PrintDkim(c.dir, r.dkim);
+}
+
+nlohmann::json VerifyJson(const std::string& file, const VerifyReport& r, int rc) {
+  nlohmann::json sigs = nlohmann::json::array();
+  for (const auto& v : r.signatures) {
+    nlohmann::json s = {{"result", std::string(DkimResultName(v.result))}, {"reason", v.reason}};
+    if (v.result != DkimResult::kNoSignature) {
+      s["domain"] = v.sig.domain;
+      s["selector"] = v.sig.selector;
+      s["algorithm"] = v.sig.algorithm;
+      s["canonicalization"] = v.sig.canon;
+      s["headers"] = v.sig.headers;
+      s["timestamp"] = v.sig.timestamp;
+      s["expires"] = v.sig.expires;
+      s["key_bits"] = v.key_bits;
+    }
+    sigs.push_back(s);
+  }
+  return {{"file", file},
+          {"genuine", r.genuine},
+          {"reason", r.reason},
+          {"signatures", sigs},
+          {"from_domain", r.from_domain},
+          {"from_aligned", r.from_aligned},
+          {"message_id", r.message_id},
+          {"recipient", r.recipient},
+          {"campaign_checked", r.campaign_checked},
+          {"message_id_ours", r.message_id_ours},
+          {"expected_message_id", r.expected_message_id},
+          {"state", r.state},
+          {"exit", rc}};
+}
+
+void PrintVerify(const std::string& file, const VerifyReport& r) {
+  std::printf("message    %s\n", file.c_str());
+  for (size_t i = 0; i < r.signatures.size(); ++i) {
+    const auto& v = r.signatures[i];
+    std::printf("%s %s: %s\n", i == 0 ? "signature " : "          ",
+                std::string(DkimResultName(v.result)).c_str(), v.reason.c_str());
+  }
+  if (!r.from_domain.empty()) {
+    std::printf("from       %s%s\n", r.from_domain.c_str(),
+                r.from_aligned ? " (aligned with the signing domain)" : "");
+  }
+  if (r.campaign_checked) {
+    std::printf("message-id %s%s\n", r.message_id.c_str(),
+                r.message_id_ours ? (" (the campaign's for " + r.recipient + ")").c_str()
+                                  : " (not the campaign's)");
+  }
+  if (!r.state.empty()) std::printf("state      %s\n", r.state.c_str());
+  if (r.genuine) {
+    std::printf("result     GENUINE: %s\n", r.reason.c_str());
+  } else {
+    std::printf("result     NOT GENUINE: %s (exit 2)\n", r.reason.c_str());
+  }
 }
 
 class ProgressPrinter {
@@ -205,10 +307,36 @@ int RunCli(int argc, char** argv) {
   send->add_flag("--quiet,-q", quiet, "no progress on stderr");
   send->add_flag("--strict", strict, "refuse to send when any audience row is refused");
 
+  std::string file, key_path;
+  auto* verify = app.add_subcommand(
+      "verify", "Did this message really come from us? Checks its DKIM signature against the "
+                "campaign's key and domain, and its Message-ID against the campaign and its "
+                "state. Exit 0 only for a genuine message, 2 otherwise.");
+  verify->add_option("FILE", file, "the message (.eml)")->required();
+  verify->add_option("DIR", dir, "campaign directory (its key, domain and state)");
+  verify->add_option("--key", key_path,
+                     "check against this key instead: a PEM public or private key, or the DNS "
+                     "TXT record text (v=DKIM1; k=...; p=...)");
+  verify->add_option("--state", state_path, "state path used with send --state");
+  verify->add_flag("--json", json, "print one JSON object");
+
+  auto* dkim_record = app.add_subcommand(
+      "dkim-record", "Print the DNS TXT record to publish for the campaign's DKIM key.");
+  dkim_record->add_option("DIR", dir, "campaign directory")->required();
+  dkim_record->add_flag("--json", json, "print one JSON object");
+
   auto* status = app.add_subcommand("status", "Counts by state and destination domain.");
   status->add_option("DIR", dir, "campaign directory")->required();
   status->add_option("--state", state_path, "state path used with send --state");
   status->add_flag("--json", json, "print one JSON object");
+
+  bool list_viewers = false;
+  auto* scope = app.add_subcommand(
+      "scope", "Who saw whose address: exposure report over a campaign's own audit trail.");
+  scope->add_option("PATH", dir, "campaign directory")->required();
+  scope->add_option("--state", state_path, "state path used with send --state");
+  scope->add_flag("--json", json, "print one JSON object");
+  scope->add_flag("--list", list_viewers, "list who saw each exposed address");
 
   app.footer(
       "Exit codes: 0 all done; 1 usage or configuration error; 2 preflight or leak guard "
@@ -222,11 +350,57 @@ int RunCli(int argc, char** argv) {
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
 
+  if (*verify) {
+    if (dir.empty() && key_path.empty()) {
+      std::fprintf(stderr, "sealmail: verify: give the campaign DIR, or --key FILE\n");
+      return static_cast<int>(ExitCode::kUsage);
+    }
+    std::optional<Campaign> vc;
+    if (!dir.empty()) {
+      auto loaded = LoadCampaign(dir);
+      if (!loaded.ok()) return Fail(loaded.status());
+      vc = std::move(*loaded);
+    }
+    SystemClock vclock;
+    VerifyOptions vo;
+    vo.file = file;
+    vo.campaign = vc ? &*vc : nullptr;
+    vo.key_path = key_path;
+    vo.state_path = state_path;
+    auto rep = Engine(vclock).Verify(vo);
+    if (!rep.ok()) return Fail(rep.status());
+    int rc = rep->genuine ? 0 : static_cast<int>(ExitCode::kBlocked);
+    if (json) std::cout << VerifyJson(file, *rep, rc).dump(2) << "\n";
+    else PrintVerify(file, *rep);
+    return rc;
+  }
+
   auto campaign = LoadCampaign(dir);
   if (!campaign.ok()) return Fail(campaign.status());
   const Campaign& c = *campaign;
   SystemClock clock;
   Engine engine(clock);
+
+  if (*dkim_record) {
+    if (!c.dkim) {
+      return Fail(Status::Invalid(c.file + ": no [dkim] section (domain, selector, key, "
+                                  "algorithm): nothing to publish"));
+    }
+    auto d = CheckCampaignDkim(c);
+    if (!d.ok()) return Fail(d.status());
+    if (json) {
+      nlohmann::json j = DkimRecordJson(d->record);
+      j["domain"] = d->domain;
+      j["selector"] = d->selector;
+      j["algorithm"] = d->algorithm;
+      j["key_type"] = std::string(DkimKeyTypeName(d->key_type));
+      j["key_bits"] = d->key_bits;
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::printf("%s\n", d->record.zone_line.c_str());
+    }
+    return 0;
+  }
 
   if (*check) {
     ProgressPrinter printer;
@@ -234,7 +408,7 @@ int RunCli(int argc, char** argv) {
     printer.Finish();
     if (!rep.ok()) return Fail(rep.status());
     bool refused = rep->audience.invalid + rep->audience.duplicates + rep->render_refused > 0;
-    int rc = !rep->violations.empty() || (strict && refused) ? 2 : 0;
+    int rc = !rep->violations.empty() || !rep->dkim.problem.empty() || (strict && refused) ? 2 : 0;
     if (json) {
       auto j = CheckJson(c, *rep);
       j["exit"] = rc;
@@ -244,6 +418,9 @@ int RunCli(int argc, char** argv) {
       if (!rep->violations.empty()) {
         std::printf("result     BLOCKED: the leak guard refused %zu message(s); nothing may be "
                     "sent (exit 2)\n", rep->violations.size());
+      } else if (!rep->dkim.problem.empty()) {
+        std::printf("result     BLOCKED: the From domain is not aligned with the DKIM domain; "
+                    "nothing may be sent (exit 2)\n");
       } else if (strict && refused) {
         std::printf("result     refused rows with --strict (exit 2)\n");
       } else {
@@ -325,6 +502,53 @@ int RunCli(int argc, char** argv) {
     std::printf("state      ");
     PrintCounts(rep->counts);
     return rc;
+  }
+
+  if (*scope) {
+    auto rep = engine.ScopeOwn(c, state_path);
+    if (!rep.ok()) return Fail(rep.status());
+    const ExposureSummary& sum = rep->summary;
+    if (json) {
+      nlohmann::json exposed = nlohmann::json::array();
+      for (const auto& [addr, who] : rep->viewers) {
+        nlohmann::json e = {{"address", addr}, {"viewers", who.size()},
+                            {"messages", rep->messages.at(addr)}};
+        if (list_viewers) e["viewed_by"] = who;
+        exposed.push_back(e);
+      }
+      nlohmann::json j = {{"source", "audit trail"},
+                          {"campaign", c.name},
+                          {"messages", sum.messages},
+                          {"recipients", sum.recipients},
+                          {"exposed_addresses", rep->viewers.size()},
+                          {"exposing_messages", sum.exposing_messages},
+                          {"largest_exposure", sum.largest_exposure},
+                          {"first_at", sum.first_at},
+                          {"last_at", sum.last_at},
+                          {"exposed", exposed}};
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("source     audit trail of campaign %s%s\n", c.name.c_str(),
+                rep->has_state ? "" : " (not started: nothing sent yet)");
+    std::printf("messages   %llu to %llu recipients\n",
+                static_cast<unsigned long long>(sum.messages),
+                static_cast<unsigned long long>(sum.recipients));
+    if (rep->viewers.empty()) {
+      std::printf("exposure   none: no recipient saw another audience member's address\n");
+      return 0;
+    }
+    std::printf("exposure   %zu addresses exposed by %llu messages (largest: %llu in %s)\n",
+                rep->viewers.size(), static_cast<unsigned long long>(sum.exposing_messages),
+                static_cast<unsigned long long>(sum.largest_exposure),
+                sum.largest_message_id.c_str());
+    for (const auto& [addr, who] : rep->viewers) {
+      std::printf("  %s seen by %zu\n", addr.c_str(), who.size());
+      if (list_viewers) {
+        for (const auto& w : who) std::printf("    %s\n", w.c_str());
+      }
+    }
+    return 0;
   }
 
   if (*status) {

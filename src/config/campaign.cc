@@ -409,7 +409,8 @@ Status LoadDkim(Reader& root, const std::string& file, const std::string& dir,
   SM_ASSIGN_OR_RETURN(const toml::table* tbl, SubTable(root, file, "dkim", false));
   if (tbl == nullptr) return Status::Ok();
   Reader r(file, "dkim", tbl);
-  SM_RETURN_IF_ERROR(r.Expect({"domain", "selector", "key", "algorithm"}));
+  SM_RETURN_IF_ERROR(
+      r.Expect({"domain", "selector", "key", "algorithm", "canonicalization", "identity"}));
   DkimConfig d;
   SM_ASSIGN_OR_RETURN(std::string domain, r.String("domain", "\"example.com\""));
   auto ascii = DomainToAscii(domain);
@@ -431,6 +432,20 @@ Status LoadDkim(Reader& root, const std::string& file, const std::string& dir,
   if (d.algorithm != "rsa-sha256" && d.algorithm != "ed25519-sha256") {
     return r.Error(r.Get("algorithm"), "algorithm",
                    "expected \"rsa-sha256\" or \"ed25519-sha256\", got \"" + d.algorithm + "\"");
+  }
+  SM_ASSIGN_OR_RETURN(auto canon, r.OptString("canonicalization"));
+  d.canonicalization = canon.value_or("relaxed/relaxed");
+  if (d.canonicalization != "relaxed/relaxed" && d.canonicalization != "simple/simple" &&
+      d.canonicalization != "relaxed/simple" && d.canonicalization != "simple/relaxed") {
+    return r.Error(r.Get("canonicalization"), "canonicalization",
+                   "expected \"relaxed/relaxed\" (the default) or \"simple/simple\", got \"" +
+                       d.canonicalization + "\"");
+  }
+  SM_ASSIGN_OR_RETURN(auto identity, r.OptString("identity"));
+  d.identity = identity.value_or("");
+  if (!d.identity.empty() && d.identity.find('@') == std::string::npos) {
+    return r.Error(r.Get("identity"), "identity",
+                   "expected an address or \"@domain\" within the DKIM domain (the i= tag)");
   }
   SM_RETURN_IF_ERROR(r.CheckUnknown());
   *out = std::move(d);

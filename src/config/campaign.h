@@ -48,6 +48,8 @@ struct DkimConfig {
   std::string selector;
   std::string key_path;  // resolved
   std::string algorithm; // "rsa-sha256" or "ed25519-sha256"
+  std::string canonicalization = "relaxed/relaxed";  // or "simple/simple", ...
+  std::string identity;  // optional i= ("@example.com"); checked by src/dkim
 };
 
 struct MessageConfig {

@@ -5,8 +5,12 @@
 namespace sealmail {
 
 Composer::Composer(const Campaign& campaign, TemplateRenderer renderer, const Guard& guard,
-                   const Clock& clock)
-    : campaign_(campaign), renderer_(std::move(renderer)), guard_(guard), clock_(clock) {}
+                   const Clock& clock, const DkimSigner* signer)
+    : campaign_(campaign),
+      renderer_(std::move(renderer)),
+      guard_(guard),
+      clock_(clock),
+      signer_(signer) {}
 
 std::vector<std::string> Composer::SenderAddresses(const Campaign& c) {
   std::vector<std::string> out = {c.message.from.address.ToString()};
@@ -37,6 +41,9 @@ Result<GuardedMessage> Composer::Compose(const Recipient& r,
                                          std::vector<GuardViolation>* violations) {
   std::string message_id;
   SM_ASSIGN_OR_RETURN(std::string bytes, Render(r, &message_id));
+  if (signer_ != nullptr) {
+    SM_ASSIGN_OR_RETURN(bytes, signer_->SignMessage(bytes, clock_.NowUnix()));
+  }
   return guard_.Check(std::move(bytes), campaign_.message.from.address.ToString(), {r.email},
                       r.email, std::move(message_id), violations);
 }

@@ -3,7 +3,10 @@
 #include <filesystem>
 
 #include "address/address.h"
+#include "address/address_find.h"
+#include "guard/audience_set.h"
 #include "base/file.h"
+#include "base/hash.h"
 #include "delivery/delivery.h"
 #include "template/template_renderer.h"
 #include "transport/transport.h"
@@ -39,6 +42,27 @@ Result<TemplateRenderer> CompileTemplates(const Campaign& c, const std::vector<s
   return t;
 }
 
+// Pass one over the audience: every address the guard must recognise. Rows
+// the reader refuses count too (every address-like token in them): a
+// customer whose row was malformed is still a customer.
+Result<std::shared_ptr<const AudienceSet>> LoadAudienceSet(const Campaign& c) {
+  SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
+  auto set = std::make_shared<AudienceSet>();
+  reader->set_error_sink([&set](const AudienceError& e) {
+    FindAddressTokens(e.email_cell, [&set](const AddressToken& t) {
+      AddressCandidates(t, [&set](std::string_view spelling) { set->AddSpelling(spelling); });
+    });
+  });
+  Recipient r;
+  for (;;) {
+    SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
+    if (!more) break;
+    auto a = ParseAddress(r.email);
+    if (a.ok()) set->Add(*a);
+  }
+  return std::shared_ptr<const AudienceSet>(std::move(set));
+}
+
 double Seconds(const Clock& clock, int64_t start) {
   return static_cast<double>(clock.MonotonicNanos() - start) / 1e9;
 }
@@ -53,8 +77,10 @@ Status Engine::Preflight(const Campaign& c, CheckReport* report, const ProgressF
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   report->columns = reader->field_names();
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
-  Guard guard(Composer::SenderAddresses(c));
-  Composer composer(c, std::move(renderer), guard, clock_);
+  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
+  Guard guard(Composer::SenderAddresses(c), audience);
+  SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
+  Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);
   const std::string csv_name = BaseName(c.audience_csv);
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
@@ -94,6 +120,7 @@ Status Engine::Preflight(const Campaign& c, CheckReport* report, const ProgressF
 Result<CheckReport> Engine::Check(const Campaign& c, const ProgressFn& progress) {
   CheckReport report;
   report.transport = c.transport.url;
+  SM_ASSIGN_OR_RETURN(report.dkim, CheckCampaignDkim(c));  // key errors: exit 1
   auto none = [](const Recipient&) { return Status::Ok(); };
   SM_RETURN_IF_ERROR(Preflight(c, &report, progress, none, none));
   return report;
@@ -104,8 +131,10 @@ Result<std::string> Engine::Preview(const Campaign& c, const std::string& email)
   if (!want.ok()) return Status::Invalid("--to " + email + ": " + want.status().message());
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));
-  Guard guard(Composer::SenderAddresses(c));
-  Composer composer(c, std::move(renderer), guard, clock_);
+  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
+  Guard guard(Composer::SenderAddresses(c), audience);
+  SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
+  Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);
   Recipient r;
   for (;;) {
     SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
@@ -127,6 +156,11 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
                                 const ProgressFn& progress) {
   SendReport rep;
   rep.preflight.transport = c.transport.url;
+  // A From that DMARC would not tie to the signature: refuse before anything is written.
+  SM_ASSIGN_OR_RETURN(rep.preflight.dkim, CheckCampaignDkim(c));
+  if (!rep.preflight.dkim.problem.empty()) {
+    return Status::Blocked("DKIM: " + rep.preflight.dkim.problem);
+  }
   SM_ASSIGN_OR_RETURN(auto transport, MakeTransport(c));
   std::string state_path = opts.state_path.empty() ? DefaultStatePath(c) : opts.state_path;
   if (opts.state_path.empty()) {
@@ -177,8 +211,10 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));
   reader.reset();
-  Guard guard(Composer::SenderAddresses(c));
-  Composer composer(c, std::move(renderer), guard, clock_);
+  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
+  Guard guard(Composer::SenderAddresses(c), audience);
+  SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
+  Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);
 
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
@@ -224,6 +260,13 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       ++rep.attempted;
       Outcome out = transport->Send(*msg);
       t.detail = out.detail;
+      t.has_audit = true;
+      t.audit.recipient = msg->recipient();
+      t.audit.message_id = msg->message_id();
+      t.audit.sha256 = Sha256Hex(msg->bytes());
+      t.audit.at = clock_.NowUnix();
+      t.audit.detail = out.detail;
+      t.audit.found = msg->found();
       switch (out.kind) {
         case Outcome::Kind::kDelivered:
           t.state = DeliveryState::kSent;
@@ -244,6 +287,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
           stop = true;
           break;
       }
+      t.audit.outcome = std::string(DeliveryStateName(t.state));
       ts.push_back(std::move(t));
     }
     SM_RETURN_IF_ERROR(store->Record(ts));
@@ -279,6 +323,29 @@ Result<StatusReport> Engine::ReadStatus(const Campaign& c, const std::string& st
   SM_RETURN_IF_ERROR(store->BindCampaign(c.name, state_path.empty()));
   SM_ASSIGN_OR_RETURN(rep.counts, store->Counts());
   SM_ASSIGN_OR_RETURN(rep.by_domain, store->CountsByDomain());
+  return rep;
+}
+
+Result<ScopeReport> Engine::ScopeOwn(const Campaign& c, const std::string& state_path) {
+  ScopeReport rep;
+  std::string path = state_path.empty() ? DefaultStatePath(c) : state_path;
+  if (!std::filesystem::exists(path)) return rep;
+  rep.has_state = true;
+  SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(path, &clock_));
+  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, state_path.empty()));
+  ExposureGraph graph;
+  std::vector<std::string> receivers(1);
+  SM_RETURN_IF_ERROR(store->ReadAudit([&](const AuditRecord& a) {
+    receivers[0] = a.recipient;
+    for (char& ch : receivers[0]) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    graph.AddMessage(a.message_id, a.at, receivers, a.found);
+    return true;
+  }));
+  rep.summary = graph.summary();
+  rep.viewers = graph.viewers();
+  rep.messages = graph.messages();
   return rep;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,9 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "config/campaign.h"
+#include "dkim/dkim.h"
 #include "guard/guard.h"
+#include "scope/exposure.h"
 #include "store/store.h"
 
 namespace sealmail {
@@ -50,7 +53,8 @@ struct CheckReport {
   std::vector<GuardViolation> violations;      // every violation found
   uint64_t bytes_total = 0;                    // size of all messages
   std::string transport;
-  bool ok() const { return violations.empty(); }
+  DkimCampaignCheck dkim;                      // the [dkim] section, its key and alignment
+  bool ok() const { return violations.empty() && dkim.problem.empty(); }
 };
 
 struct SendOptions {
@@ -80,6 +84,36 @@ struct StatusReport {
   std::map<std::string, StateCounts> by_domain;
 };
 
+// `sealmail verify`: is this message really one of ours?
+struct VerifyOptions {
+  std::string file;                    // the message (.eml, LF or CRLF, or one mbox message)
+  const Campaign* campaign = nullptr;  // DIR given: its key, domain, Message-IDs and state
+  std::string key_path;                // --key: PEM or TXT-record file, instead of DIR's key
+  std::string state_path;              // --state; empty: the campaign's default
+};
+
+struct VerifyReport {
+  bool genuine = false;
+  std::string reason;                // why not (or what was established)
+  std::vector<DkimVerdict> signatures;
+  int decisive = -1;                 // index of the signature the verdict rests on, -1 if none
+  std::string from_domain;           // of the From header field
+  bool from_aligned = false;         // From domain aligned with the decisive d=
+  std::string message_id;            // as in the message
+  std::string recipient;             // the To address
+  bool campaign_checked = false;     // a campaign was given
+  bool message_id_ours = false;      // equals the campaign's Message-ID for the recipient
+  std::string expected_message_id;
+  std::string state;                 // "sent", "not sent (pending)", "not in the state", "no state"
+};
+
+struct ScopeReport {
+  ExposureSummary summary;
+  std::map<std::string, std::set<std::string>> viewers;   // exposed -> who saw it
+  std::map<std::string, std::set<std::string>> messages;  // exposed -> which messages
+  bool has_state = false;
+};
+
 class Engine {
  public:
   explicit Engine(const Clock& clock) : clock_(clock) {}
@@ -95,6 +129,15 @@ class Engine {
   Result<SendReport> Send(const Campaign& c, const SendOptions& opts, const ProgressFn& progress);
 
   Result<StatusReport> ReadStatus(const Campaign& c, const std::string& state_path);
+
+  // Checks a message's DKIM signature against the campaign's key (or --key),
+  // alignment of From with d=, and (with a campaign) that its Message-ID is
+  // the campaign's for its recipient and what the state says about them.
+  // Errors only for usage problems (unreadable file or key).
+  Result<VerifyReport> Verify(const VerifyOptions& opts);
+
+  // "Who saw whose address" over the campaign's own audit trail.
+  Result<ScopeReport> ScopeOwn(const Campaign& c, const std::string& state_path);
 
   static std::string DefaultStatePath(const Campaign& c);
 

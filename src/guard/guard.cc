@@ -1,8 +1,10 @@
 #include "guard/guard.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "address/address.h"
+#include "address/address_find.h"
 #include "mime/mime_decode.h"
 
 namespace sealmail {
@@ -28,6 +30,132 @@ Result<std::string> OneMailboxKey(std::string_view value) {
   return mb->address.Key();
 }
 
+// Looks for audience members in every view of a message.
+class Scanner {
+ public:
+  Scanner(const AudienceSet& set, const std::vector<std::string>& self,
+          std::vector<GuardViolation>* out, std::string_view recipient)
+      : set_(set), out_(out), recipient_(recipient) {
+    for (const auto& s : self) self_.insert(AudienceSet::HashOf(s));
+    if (!self.empty()) self_canonical_ = self[0];
+  }
+
+  // The A-label spelling of a found address, so that the audit trail names
+  // each person one way.
+  static std::string Canonical(std::string_view spelling) {
+    size_t at = spelling.rfind('@');
+    std::string_view domain = spelling.substr(at + 1);
+    bool non_ascii = false;
+    for (unsigned char c : domain) non_ascii |= c >= 0x80;
+    if (!non_ascii) return std::string(spelling);
+    auto ascii = DomainToAscii(domain);
+    if (!ascii.ok()) return std::string(spelling);
+    return std::string(spelling.substr(0, at + 1)) + *ascii;
+  }
+
+  // Scans text and the decodings an attacker could hide an address behind.
+  void ScanAll(std::string_view text, const std::string& where) {
+    Scan(text, where);
+    // Decode only when a reference that can spell part of an address is
+    // present: "&amp;" in every HTML link is not worth a second pass.
+    bool amp = false, pct = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '&' && text[i] != '%') continue;
+      std::string_view rest = text.substr(i + 1);
+      if (text[i] == '&') {
+        amp = amp || (!rest.empty() && rest[0] == '#') || rest.rfind("commat", 0) == 0 ||
+              rest.rfind("period", 0) == 0 || rest.rfind("hyphen", 0) == 0 ||
+              rest.rfind("dash", 0) == 0 || rest.rfind("lowbar", 0) == 0;
+      } else {
+        pct = pct || (rest.size() >= 2 && std::isxdigit(static_cast<unsigned char>(rest[0])) &&
+                      std::isxdigit(static_cast<unsigned char>(rest[1])));
+      }
+      if (amp && pct) break;
+    }
+    if (amp) {
+      std::string e = DecodeHtmlEntities(text);
+      Scan(e, where + " (HTML entities decoded)");
+      if (e.find('%') != std::string::npos) Scan(DecodePercent(e), where + " (URL-decoded)");
+    }
+    if (pct) Scan(DecodePercent(text), where + " (URL-decoded)");
+  }
+
+  void Scan(std::string_view text, const std::string& where) {
+    FindAddressTokens(text, [&](const AddressToken& t) {
+      Lookup(t, where);
+      // A non-ASCII domain may be written in any case or normalisation form:
+      // its A-label (UTS #46 mapping, NFC) is the one spelling to compare.
+      bool non_ascii = false;
+      for (unsigned char c : t.domain) non_ascii |= c >= 0x80;
+      if (!non_ascii) return;
+      auto ascii = DomainToAscii(t.domain);
+      if (!ascii.ok()) return;
+      AddressToken alabel = t;
+      alabel.domain = *ascii;
+      Lookup(alabel, where);
+    });
+  }
+
+  void Lookup(const AddressToken& t, const std::string& where) {
+    AddressCandidates(t, [&](std::string_view cand) {
+      uint64_t h = AudienceSet::HashOf(cand);
+      if (!set_.ContainsHash(h)) return;
+      if (self_.count(h)) {
+        // Record the recipient once, in its canonical (A-label) spelling.
+        if (found_hashes_.insert(h).second && !self_recorded_) {
+          found_.push_back(self_canonical_);
+          self_recorded_ = true;
+        }
+        return;
+      }
+      if (!found_hashes_.insert(h).second) return;  // report each member once
+      found_.push_back(Canonical(cand));
+      out_->push_back(
+          {std::string(recipient_), where, "names another audience member, " + MaskAddress(cand)});
+    });
+  }
+
+  void Part(const MimePart& part, const std::string& path) {
+    for (const HeaderField& h : part.headers) {
+      std::string where = path + "header " + h.name;
+      if (h.value.find("=?") != std::string::npos)
+        ScanAll(DecodeHeaderText(h.value), where);
+      else
+        ScanAll(h.value, where);
+    }
+    if (!part.children.empty()) {
+      int i = 0;
+      for (const MimePart& c : part.children) {
+        Part(c, path + (part.content_type == "message/rfc822"
+                            ? "attached message, "
+                            : "part " + std::to_string(++i) + " (" + c.content_type + "), "));
+      }
+      return;
+    }
+    std::string where = path.empty() ? "body (" + part.content_type + ")" : path + "body";
+    std::string name = part.Param("name");
+    if (!name.empty()) where += " \"" + name + "\"";
+    std::string charset = part.Param("charset");
+    if (!charset.empty() && charset != "utf-8" && charset != "us-ascii") {
+      ScanAll(ToUtf8(charset, part.body), where);
+    } else {
+      ScanAll(part.body, where);
+    }
+  }
+
+  std::vector<std::string> TakeFound() { return std::move(found_); }
+
+ private:
+  const AudienceSet& set_;
+  std::vector<GuardViolation>* out_;
+  std::string_view recipient_;
+  std::set<uint64_t> self_;
+  std::set<uint64_t> found_hashes_;
+  std::string self_canonical_;
+  bool self_recorded_ = false;
+  std::vector<std::string> found_;
+};
+
 }  // namespace
 
 std::string GuardViolation::ToString() const {
@@ -43,7 +171,8 @@ std::string MaskAddress(std::string_view address) {
   return out;
 }
 
-Guard::Guard(std::vector<std::string> sender_addresses) {
+Guard::Guard(std::vector<std::string> sender_addresses, std::shared_ptr<const AudienceSet> audience)
+    : audience_(std::move(audience)) {
   for (const auto& a : sender_addresses) {
     auto parsed = ParseAddress(a);
     sender_keys_.insert(parsed.ok() ? parsed->Key() : Lower(a));
@@ -66,15 +195,12 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   } else {
     auto got = ParseAddress(envelope_recipients[0]);
     if (!got.ok() || got->Key() != want_key) {
-      add("envelope", "recipient " + MaskAddress(envelope_recipients[0]) +
-                          " is not this message's recipient");
+      add("envelope",
+          "recipient " + MaskAddress(envelope_recipients[0]) + " is not this message's recipient");
     }
   }
 
-  // Only the top-level header block matters here; the body scan is issue #5.
-  size_t end = bytes.find("\r\n\r\n");
-  std::string_view head(bytes.data(), end == std::string::npos ? bytes.size() : end + 2);
-  DecodedMessage parsed = DecodeMessage(head);
+  DecodedMessage parsed = DecodeMessage(bytes);
   int to_count = 0;
   for (const HeaderField& h : parsed.root.headers) {
     std::string name = Lower(h.name);
@@ -88,8 +214,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
       }
     } else if (name == "cc" || name == "bcc" || StartsWithCI(name, "resent-")) {
       add("header " + h.name, "must not be present");
-    } else if (name == "from" || name == "sender" || name == "reply-to" ||
-               name == "return-path") {
+    } else if (name == "from" || name == "sender" || name == "reply-to" || name == "return-path") {
       std::string v = h.value;
       if (name == "return-path" && v == "<>") continue;
       auto key = OneMailboxKey(v);
@@ -102,14 +227,26 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   }
   if (to_count != 1) add("header To", std::to_string(to_count) + " To headers, expected exactly 1");
 
+  // Every view of every byte, for every other audience member.
+  std::vector<std::string> self;
+  if (want.ok())
+    self = AudienceSet::Spellings(*want);
+  else
+    self.push_back(Lower(recipient));
+  Scanner scan(*audience_, self, &found, recipient);
+  scan.Part(parsed.root, "");
+  scan.Scan(bytes, "message bytes");
+
   if (!found.empty()) {
     std::string msg = "leak guard blocked the message to " + MaskAddress(recipient);
     for (const auto& v : found) msg += "\n  " + v.where + ": " + v.what;
     if (violations != nullptr) *violations = std::move(found);
     return Status::Blocked(msg);
   }
-  return GuardedMessage(std::move(bytes), std::move(envelope_from), std::string(recipient),
-                        std::move(message_id));
+  GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),
+                   std::move(message_id));
+  m.found_ = scan.TakeFound();
+  return m;
 }
 
 }  // namespace sealmail

@@ -5,22 +5,31 @@
 // can make one: its constructor is private and Guard is its only friend. So
 // there is no path to a transport that skips the guard.
 //
-// What this version proves (issue #3 foundation): the envelope has exactly one
-// recipient and it is this message's recipient; the header block has exactly
-// one To, holding exactly that address; there is no Cc, Bcc or Resent-*
-// header; From, Sender, Reply-To and Return-Path hold only the sender's own
-// addresses. Scanning every decoded body part for other audience members'
-// addresses is issue #5 (src/guard will grow an audience set).
+// What it proves, for all bytes of the finished message (DKIM header
+// included):
+//  - the envelope has exactly one recipient, and it is this message's;
+//  - exactly one To, holding exactly that address; no Cc, Bcc, Resent-*;
+//    From, Sender, Reply-To and Return-Path hold only the sender's own
+//    addresses;
+//  - no address of any other audience member appears anywhere: in any header
+//    (RFC 2047 decoded), in any decoded part (quoted-printable, base64, any
+//    charset, message/rfc822 inside), after HTML entity and percent decoding,
+//    in the raw bytes; compared with the local part's ASCII letters in any
+//    case, the domain in any case, as A-label or U-label.
+// Cost is linear in the message size and independent of the audience size
+// (AudienceSet lookups).
 //
 // Guard is immutable after construction and safe to share between threads.
 #pragma once
 
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "guard/audience_set.h"
 
 namespace sealmail {
 
@@ -37,6 +46,9 @@ class GuardedMessage {
   const std::string& envelope_from() const { return envelope_from_; }
   const std::string& recipient() const { return recipient_; }
   const std::string& message_id() const { return message_id_; }
+  // Audience members whose address the message contains (lower-cased
+  // spellings): normally only the recipient. Recorded in the audit trail.
+  const std::vector<std::string>& found() const { return found_; }
 
   GuardedMessage(GuardedMessage&&) = default;
   GuardedMessage& operator=(GuardedMessage&&) = default;
@@ -55,14 +67,16 @@ class GuardedMessage {
   std::string envelope_from_;
   std::string recipient_;
   std::string message_id_;
+  std::vector<std::string> found_;
 };
 
 class Guard {
  public:
   // sender_addresses: the campaign's own addresses (From, Reply-To,
   // unsubscribe mailbox), normalised; the only ones allowed in From, Sender,
-  // Reply-To and Return-Path.
-  explicit Guard(std::vector<std::string> sender_addresses);
+  // Reply-To and Return-Path. audience: every audience member (must not be
+  // null; may be empty in unit tests of the header rules).
+  Guard(std::vector<std::string> sender_addresses, std::shared_ptr<const AudienceSet> audience);
 
   // Checks the message; on success moves the bytes into a GuardedMessage.
   // On failure returns kBlocked and fills *violations (if given).
@@ -73,6 +87,7 @@ class Guard {
 
  private:
   std::set<std::string> sender_keys_;
+  std::shared_ptr<const AudienceSet> audience_;
 };
 
 // "j***@example.com": enough to recognise, not enough to harvest.

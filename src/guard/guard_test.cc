@@ -6,7 +6,8 @@ namespace sealmail {
 namespace {
 
 const Guard& TheGuard() {
-  static const Guard g({"support@example.com", "Unsubscribe@Example.com"});
+  static const Guard g({"support@example.com", "Unsubscribe@Example.com"},
+                       std::make_shared<AudienceSet>());
   return g;
 }
 

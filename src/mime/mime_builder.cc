@@ -61,7 +61,8 @@ std::string MakeMessageId(std::string_view campaign, std::string_view recipient_
   std::string seed(campaign);
   seed += '\n';
   seed += recipient_key;
-  std::string id = "<" + Sha256Hex(seed).substr(0, 32);
+  std::string id = "<";
+  id.append(Sha256Hex(seed), 0, 32);
   id += '.';
   id += campaign;
   id += '@';

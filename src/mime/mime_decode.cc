@@ -418,7 +418,7 @@ class Parser {
   }
 
   std::string_view data_;
-  size_t pos_ = 0;  // always at a line start (or the end)
+  size_t pos_ = 0;                   // always at a line start (or the end)
   std::vector<std::string> bounds_;  // boundaries of the enclosing multiparts
   Budget* budget_;
 };
@@ -427,8 +427,7 @@ class Parser {
 
 DecodedMessage DecodeMessage(std::string_view bytes, const DecodeLimits& limits) {
   DecodedMessage out;
-  Budget budget{std::min(limits.max_depth, kHardMaxDepth), limits.max_parts, 0, 0,
-                &out.defects};
+  Budget budget{std::min(limits.max_depth, kHardMaxDepth), limits.max_parts, 0, 0, &out.defects};
   Parser parser(bytes, &budget);
   out.root = parser.ParsePart(0, "text/plain", "");
   if (budget.dropped_defects > 0) {

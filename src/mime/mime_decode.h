@@ -19,18 +19,35 @@
 namespace sealmail {
 
 struct HeaderField {
-  std::string name;   // as written (case kept)
-  std::string value;  // unfolded (CRLF/LF before WSP removed), raw (not RFC 2047 decoded), trimmed of leading WSP
+  // As written (case kept). Empty for a header block that starts with a
+  // continuation line (a defect; the text is kept rather than dropped).
+  std::string name;
+  // Unfolded (CRLF/LF before WSP removed), raw (not RFC 2047 decoded),
+  // trimmed of leading WSP.
+  std::string value;
 };
 
+// A part is a leaf exactly when `children` is empty. Leaves include a
+// multipart/* without a usable boundary (its text in `body`, a defect), a
+// multipart or message at the depth limit (its raw bytes in `body`), and the
+// report types message/delivery-status, message/disposition-notification and
+// message/partial, which hold fields or fragments rather than a message.
 struct MimePart {
   std::vector<HeaderField> headers;
-  std::string content_type = "text/plain";  // lower-case type/subtype (defaults per RFC 2045/2046)
-  std::vector<std::pair<std::string, std::string>> params;  // lower-case names; values unquoted, RFC 2231 decoded
+  // Lower-case type/subtype; text/plain when absent or invalid, message/rfc822
+  // when absent inside multipart/digest (RFC 2045 5.2, RFC 2046 5.1.5).
+  std::string content_type = "text/plain";
+  // Lower-case names; values unquoted, RFC 2231 decoded (to UTF-8 when the
+  // value names a charset), not RFC 2047 decoded.
+  std::vector<std::pair<std::string, std::string>> params;
   std::string transfer_encoding;  // lower-case, "7bit" when absent
   std::string body;               // leaf parts: transfer-decoded bytes (charset untouched)
-  std::vector<MimePart> children; // multipart/*: the parts; message/rfc822: one child, the inner message
-  std::string preamble, epilogue; // multipart only
+  // multipart/*: the parts; message/rfc822 (and other message/* types): one
+  // child, the inner message.
+  std::vector<MimePart> children;
+  // multipart only. Parts beyond DecodeLimits::max_parts stay, undecoded, in
+  // the epilogue.
+  std::string preamble, epilogue;
 
   // First header with this name (case-insensitive), or nullptr.
   const HeaderField* Find(std::string_view name) const;

@@ -23,10 +23,8 @@ const iconv_t kNoIconv = reinterpret_cast<iconv_t>(-1);
 // Names mail uses that glibc does not know, mapped to ones it does.
 constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"ks_c_5601-1987", "CP949"},  // Outlook's name for Korean
-    {"x-mac-roman", "MACINTOSH"},
-    {"x-sjis", "SHIFT_JIS"},
-    {"x-euc-jp", "EUC-JP"},
-    {"x-gbk", "GBK"},
+    {"x-mac-roman", "MACINTOSH"},   {"x-sjis", "SHIFT_JIS"},
+    {"x-euc-jp", "EUC-JP"},         {"x-gbk", "GBK"},
     {"unicode-1-1-utf-7", "UTF-7"},
 };
 

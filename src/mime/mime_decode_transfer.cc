@@ -11,6 +11,8 @@
 namespace sealmail {
 namespace mime_internal {
 
+// String helpers shared by the decoder files.
+
 std::string AsciiLowerCopy(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = AsciiLower(c);
@@ -60,8 +62,7 @@ namespace {
 
 // Next line of `in` from *pos: its content without the terminator, and the
 // terminator ("\r\n", "\n" or "" at the end).
-void NextLine(std::string_view in, size_t* pos, std::string_view* content,
-              std::string_view* eol) {
+void NextLine(std::string_view in, size_t* pos, std::string_view* content, std::string_view* eol) {
   size_t start = *pos;
   size_t nl = in.find('\n', start);
   if (nl == std::string_view::npos) {
@@ -144,10 +145,13 @@ std::string DecodeQuotedPrintable(std::string_view in) {
     while (!line.empty() && IsWsp(line.back())) line.remove_suffix(1);
     bool soft_break = false;
     for (size_t i = 0; i < line.size(); ++i) {
-      char c = line[i];
-      if (c != '=') {
-        out.push_back(c);
-      } else if (i + 1 == line.size()) {
+      // Copy the literal run up to the next '=' in one go (most of a line).
+      size_t eq = line.find('=', i);
+      if (eq == std::string_view::npos) eq = line.size();
+      out.append(line.data() + i, eq - i);
+      i = eq;
+      if (i == line.size()) break;
+      if (i + 1 == line.size()) {
         soft_break = true;  // "=" at the end of a line: soft line break
       } else {
         int hi = HexValue(line[i + 1]);

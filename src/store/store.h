@@ -18,6 +18,9 @@
 #include <vector>
 
 #include "base/clock.h"
+#include <functional>
+
+#include "audit/audit.h"
 #include "base/status.h"
 #include "model/recipient.h"
 
@@ -36,6 +39,10 @@ struct Transition {
   std::string message_id;
   std::string detail;  // server reply, error, or refusal reason
   int64_t retry_at = 0;  // for kDeferred
+  // Set when a message was handed to a transport: written to the audit trail
+  // in the same transaction as the state change.
+  bool has_audit = false;
+  AuditRecord audit = {};
 };
 
 struct StateCounts {
@@ -70,6 +77,9 @@ class Store {
 
   virtual Result<StateCounts> Counts() = 0;
   virtual Result<std::map<std::string, StateCounts>> CountsByDomain() = 0;
+
+  // Streams the bound campaign's audit trail in order. fn returning false stops.
+  virtual Status ReadAudit(const std::function<bool(const AuditRecord&)>& fn) = 0;
 
   // Looks up a recipient of the bound campaign by key.
   virtual Result<std::optional<StoredRecipient>> Find(const std::string& key) = 0;

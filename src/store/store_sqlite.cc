@@ -10,7 +10,7 @@ namespace {
 
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Numbered migrations: index i takes the schema from version i to i+1.
 // Never edit a released step; append a new one.
@@ -36,6 +36,19 @@ const char* const kMigrations[] = {
     "  detail TEXT,"
     "  UNIQUE(campaign, key));"
     "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id);",
+    // 1 -> 2: the audit trail (issue #5)
+    "CREATE TABLE audit("
+    "  id INTEGER PRIMARY KEY,"
+    "  campaign INTEGER NOT NULL REFERENCES campaigns(id),"
+    "  recipient INTEGER NOT NULL REFERENCES recipients(id),"
+    "  email TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  found TEXT NOT NULL);"
+    "CREATE INDEX audit_message ON audit(message_id);",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -104,6 +117,7 @@ class SqliteStore final : public Store {
   Result<StateCounts> Counts() override;
   Result<std::map<std::string, StateCounts>> CountsByDomain() override;
   Result<std::optional<StoredRecipient>> Find(const std::string& key) override;
+  Status ReadAudit(const std::function<bool(const AuditRecord&)>& fn) override;
 
  private:
   Status Err(std::string_view what) const {
@@ -152,7 +166,7 @@ class SqliteStore final : public Store {
   std::string path_;
   const Clock* clock_;
   int64_t campaign_ = 0;
-  Stmt insert_, lease_select_, lease_update_, record_, find_;
+  Stmt insert_, lease_select_, lease_update_, record_, find_, audit_insert_;
 };
 
 Status SqliteStore::Init() {
@@ -206,9 +220,10 @@ Status SqliteStore::Init() {
   // Check that the expected tables are there: a truncated or hand-edited file
   // must not be "repaired" by recreating them.
   auto ok = QueryInt(
-      "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN ('campaigns','recipients')");
+      "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
+      "('campaigns','recipients','audit')");
   if (!ok.ok()) return ok.status();
-  if (*ok != 2) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
+  if (*ok != 3) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
   SM_RETURN_IF_ERROR(Prepare(
       "INSERT INTO recipients(campaign, key, email, domain, line, fields, updated_at) "
       "VALUES(?,?,?,?,?,?,?) ON CONFLICT(campaign, key) DO NOTHING",
@@ -227,6 +242,10 @@ Status SqliteStore::Init() {
       "SELECT id, key, email, line, fields, state, attempts FROM recipients "
       "WHERE campaign=? AND key=?",
       &find_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "INSERT INTO audit(campaign, recipient, email, message_id, sha256, at, outcome, detail, "
+      "found) VALUES(?,?,?,?,?,?,?,?,?)",
+      &audit_insert_));
   return Status::Ok();
 }
 
@@ -374,6 +393,26 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
     sqlite3_bind_int64(s, 6, t.id);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
+    if (rc == SQLITE_DONE && t.has_audit) {
+      const AuditRecord& a = t.audit;
+      std::string found = JoinFound(a.found);
+      std::string detail = RedactDetail(a.detail);
+      sqlite3_stmt* q = audit_insert_.get();
+      auto text = [q](int i, const std::string& v) {
+        sqlite3_bind_text(q, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      };
+      sqlite3_bind_int64(q, 1, campaign_);
+      sqlite3_bind_int64(q, 2, t.id);
+      text(3, a.recipient);
+      text(4, a.message_id);
+      text(5, a.sha256);
+      sqlite3_bind_int64(q, 6, a.at);
+      text(7, a.outcome);
+      text(8, detail);
+      text(9, found);
+      rc = sqlite3_step(q);
+      sqlite3_reset(q);
+    }
     if (rc != SQLITE_DONE) {
       Status st = Err("recording outcomes");
       Exec("ROLLBACK");
@@ -443,6 +482,34 @@ Result<std::optional<StoredRecipient>> SqliteStore::Find(const std::string& key)
   }
   sqlite3_reset(s);
   return out;
+}
+
+Status SqliteStore::ReadAudit(const std::function<bool(const AuditRecord&)>& fn) {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  Stmt st;
+  SM_RETURN_IF_ERROR(Prepare(
+      "SELECT email, message_id, sha256, at, outcome, detail, found FROM audit "
+      "WHERE campaign=? ORDER BY id",
+      &st));
+  sqlite3_bind_int64(st.get(), 1, campaign_);
+  auto text = [&st](int col) {
+    const unsigned char* t = sqlite3_column_text(st.get(), col);
+    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+  };
+  int rc;
+  AuditRecord a;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    a.recipient = text(0);
+    a.message_id = text(1);
+    a.sha256 = text(2);
+    a.at = sqlite3_column_int64(st.get(), 3);
+    a.outcome = text(4);
+    a.detail = text(5);
+    a.found = SplitFound(text(6));
+    if (!fn(a)) return Status::Ok();
+  }
+  if (rc != SQLITE_DONE) return Err("reading the audit trail");
+  return Status::Ok();
 }
 
 }  // namespace

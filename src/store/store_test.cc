@@ -116,6 +116,43 @@ TEST_F(StoreTest, DeferredRowsWaitForRetryAt) {
   EXPECT_EQ(s.Lease(1, true)->size(), 1u);
 }
 
+TEST_F(StoreTest, AuditRowsAreWrittenWithTheirTransitionAndReadBack) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true).ok());
+  s.AddRecipients({R("a@example.com", 2), R("b@example.com", 3)});
+  auto l = s.Lease(2, true);
+  Transition t{(*l)[0].id, DeliveryState::kSent, "<m1@x>", "250 ok", 0};
+  t.has_audit = true;
+  t.audit = {"a@example.com", "<m1@x>", "ab12", 1795608950, "sent", "250 ok\r\nmore",
+             {"a@example.com"}};
+  ASSERT_TRUE(s.Record({t}).ok());
+  std::vector<AuditRecord> got;
+  ASSERT_TRUE(s.ReadAudit([&](const AuditRecord& a) {
+                 got.push_back(a);
+                 return true;
+               }).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].recipient, "a@example.com");
+  EXPECT_EQ(got[0].message_id, "<m1@x>");
+  EXPECT_EQ(got[0].sha256, "ab12");
+  EXPECT_EQ(got[0].detail, "250 ok  more");
+  EXPECT_EQ(got[0].found, std::vector<std::string>{"a@example.com"});
+  // A failed transaction writes neither the state nor the audit row.
+  Transition bad{999999, DeliveryState::kSent, "<m2@x>", "", 0};
+  bad.has_audit = true;
+  bad.audit.recipient = "zz@example.com";
+  Transition good{(*l)[1].id, DeliveryState::kSent, "<m3@x>", "", 0};
+  good.has_audit = true;
+  good.audit.recipient = "b@example.com";
+  // Unknown recipient id violates the audit table's foreign key: all or nothing.
+  EXPECT_FALSE(s.Record({good, bad}).ok());
+  EXPECT_EQ(s.Counts()->sent, 1u);
+  size_t rows = 0;
+  s.ReadAudit([&](const AuditRecord&) { return ++rows, true; });
+  EXPECT_EQ(rows, 1u);
+}
+
 TEST_F(StoreTest, RenamedCampaignInItsOwnDirectoryIsRefused) {
   auto store = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE((*store)->BindCampaign("c1", true).ok());

@@ -1,0 +1,183 @@
+#include "address/address_find.h"
+
+#include <cstdint>
+
+namespace sealmail {
+namespace {
+
+constexpr size_t kMaxLocal = 64;
+constexpr size_t kMaxDomain = 255;
+
+bool IsAtextOrDot(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '~': case '.':
+      return true;
+    default:
+      return c >= 0x80;  // UTF-8 local parts (RFC 6531)
+  }
+}
+
+bool IsDomainChar(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c >= 0x80;
+}
+
+bool IsAlnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void AppendUtf8(std::string* out, uint32_t cp) {
+  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+  if (cp < 0x80) {
+    *out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *out += static_cast<char>(0xC0 | (cp >> 6));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *out += static_cast<char>(0xE0 | (cp >> 12));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *out += static_cast<char>(0xF0 | (cp >> 18));
+    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+}  // namespace
+
+void FindAddressTokens(std::string_view text, const std::function<void(const AddressToken&)>& fn) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t prev_at_end = 0;  // left scans never cross the previous '@' or its domain
+  for (size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+    size_t l = at;
+    while (l > prev_at_end && at - l < kMaxLocal && IsAtextOrDot(p[l - 1])) --l;
+    size_t r = at + 1;
+    while (r < n && r - at - 1 < kMaxDomain && IsDomainChar(p[r])) ++r;
+    prev_at_end = at + 1;
+    // Trim dots and hyphens that end a sentence or start nothing.
+    size_t ls = l;
+    while (ls < at && p[ls] == '.') ++ls;
+    size_t re = r;
+    while (re > at + 1 && (p[re - 1] == '.' || p[re - 1] == '-')) --re;
+    if (ls == at || re == at + 1) continue;
+    AddressToken t;
+    t.local = text.substr(ls, at - ls);
+    t.domain = text.substr(at + 1, re - at - 1);
+    t.offset = at;
+    fn(t);
+  }
+}
+
+void AddressCandidates(const AddressToken& t, const std::function<void(std::string_view)>& fn) {
+  std::string lower;
+  lower.reserve(t.local.size() + 1 + t.domain.size());
+  for (char c : t.local) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  const size_t at = lower.size();
+  lower += '@';
+  for (char c : t.domain) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  // Domain ends: the whole domain, and every dot boundary that keeps a dot.
+  size_t ends[16];
+  size_t n_ends = 0;
+  ends[n_ends++] = lower.size();
+  for (size_t i = lower.size(); i > at + 1 && n_ends < 16; --i) {
+    if (lower[i - 1] != '.') continue;
+    size_t end = i - 1;
+    if (lower.find('.', at + 1) < end) ends[n_ends++] = end;
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(lower.data());
+  size_t starts_seen = 0;
+  for (size_t s = 0; s < at && starts_seen < 16; ++s) {
+    bool boundary = (s == 0) || (!IsAlnum(p[s - 1]) && IsAlnum(p[s]));
+    if (!boundary) continue;
+    ++starts_seen;
+    for (size_t e = 0; e < n_ends; ++e) fn(std::string_view(lower).substr(s, ends[e] - s));
+  }
+}
+
+std::string DecodeHtmlEntities(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c != '&') {
+      out += c;
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    if (j < text.size() && text[j] == '#') {
+      ++j;
+      bool hex = j < text.size() && (text[j] == 'x' || text[j] == 'X');
+      if (hex) ++j;
+      uint32_t cp = 0;
+      size_t digits = 0;
+      while (j < text.size() && digits < 8) {
+        int v = hex ? HexValue(text[j]) : (text[j] >= '0' && text[j] <= '9' ? text[j] - '0' : -1);
+        if (v < 0) break;
+        cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
+        ++j;
+        ++digits;
+      }
+      if (digits == 0) {
+        out += c;
+        ++i;
+        continue;
+      }
+      if (j < text.size() && text[j] == ';') ++j;
+      AppendUtf8(&out, cp);
+      i = j;
+      continue;
+    }
+    static const struct {
+      std::string_view name;
+      std::string_view value;
+    } kNamed[] = {{"commat;", "@"}, {"period;", "."}, {"amp;", "&"},   {"lt;", "<"},
+                  {"gt;", ">"},     {"quot;", "\""},  {"apos;", "'"},  {"nbsp;", " "},
+                  {"colon;", ":"},  {"hyphen;", "-"}, {"dash;", "-"},  {"lowbar;", "_"}};
+    bool matched = false;
+    for (const auto& e : kNamed) {
+      if (text.substr(i + 1, e.name.size()) == e.name) {
+        out += e.value;
+        i += 1 + e.name.size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string DecodePercent(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() + 0 && HexValue(text[i + 1]) >= 0 &&
+        HexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace sealmail

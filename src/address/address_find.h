@@ -1,0 +1,43 @@
+// FindAddressTokens: the address finder shared by the leak guard and `scope`.
+// Finds every token in text that looks like local@domain, in one linear pass
+// (each byte is looked at a bounded number of times, whatever the input).
+//
+// Deliberately generous: a finder for a leak guard must over-report, never
+// miss. The caller decides which tokens are audience members (see
+// AddressCandidates for the spellings to try).
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace sealmail {
+
+struct AddressToken {
+  std::string_view local;   // maximal run of atext and '.' before the '@' (≤ 64 octets kept)
+  std::string_view domain;  // maximal run of letters, digits, '-', '.', UTF-8 after the '@'
+  size_t offset = 0;        // of the '@' in the text
+};
+
+// Calls fn for every token whose local and domain parts are non-empty.
+void FindAddressTokens(std::string_view text, const std::function<void(const AddressToken&)>& fn);
+
+// The spellings of a token to look up, lower-cased (ASCII): the full token,
+// every suffix of the local part that starts after a non-alphanumeric
+// character ("mailto=jo@x" -> "jo@x"), times every prefix of the domain that
+// ends at a dot boundary and keeps at least one dot ("x.com.Next" ->
+// "x.com"). Calls fn with each "local@domain" (at most ~16 x 8 spellings).
+void AddressCandidates(const AddressToken& t, const std::function<void(std::string_view)>& fn);
+
+// Decodes HTML character references: &#64; &#x40; and the named ones that
+// matter for addresses and text (&commat; &period; &amp; &lt; &gt; &quot;
+// &apos; &nbsp;, &#NN without ';'). Unknown references stay as written.
+std::string DecodeHtmlEntities(std::string_view text);
+
+// Decodes %XX escapes (URLs, mailto: links). Invalid escapes stay.
+std::string DecodePercent(std::string_view text);
+
+}  // namespace sealmail

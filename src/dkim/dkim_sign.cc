@@ -1,0 +1,265 @@
+// DkimSigner: RFC 6376 §5 signing with rsa-sha256 and ed25519-sha256.
+#include <openssl/rsa.h>
+
+#include "dkim/dkim_internal.h"
+
+namespace sealmail {
+namespace {
+
+// Signed when present, in this order (From again right after: over-signing,
+// RFC 6376 §8.15, so nobody can add a second From that a reader would see).
+constexpr std::string_view kSignedFields[] = {
+    "From",         "To",           "Subject",
+    "Date",         "Message-ID",   "MIME-Version",
+    "Content-Type", "Content-Transfer-Encoding", "Reply-To",
+    "List-Unsubscribe", "List-Unsubscribe-Post",
+};
+constexpr size_t kMaxColumns = 78;
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Builds a header field folded at tag boundaries (and inside h= and b=) so
+// that no line exceeds kMaxColumns.
+class Folder {
+ public:
+  explicit Folder(std::string_view name) : out_(name), col_(name.size()) { out_ += ':'; ++col_; }
+  // tok preceded by a space (sep) or directly attached; folds before it when
+  // it would not fit (the fold's CRLF SP is itself the separator).
+  void Add(std::string_view tok, bool sep, size_t keep_with = 0) {
+    size_t need = tok.size() + keep_with + (sep ? 1 : 0);
+    if (col_ + need > kMaxColumns && col_ > 1) {
+      out_ += "\r\n ";
+      col_ = 1;
+    } else if (sep) {
+      out_ += ' ';
+      ++col_;
+    }
+    out_ += tok;
+    col_ += tok.size();
+  }
+  // A long value that may be broken anywhere (base64 allows FWS inside).
+  void AddBreakable(std::string_view v) {
+    while (!v.empty()) {
+      if (col_ >= kMaxColumns) {
+        out_ += "\r\n ";
+        col_ = 1;
+      }
+      size_t n = std::min(v.size(), kMaxColumns - col_);
+      out_.append(v.data(), n);
+      col_ += n;
+      v.remove_prefix(n);
+    }
+  }
+  std::string& str() { return out_; }
+
+ private:
+  std::string out_;
+  size_t col_;
+};
+
+bool ValidIdentity(std::string_view i, std::string_view d) {
+  size_t at = i.rfind('@');
+  if (at == std::string_view::npos) return false;
+  for (char c : i.substr(0, at)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view(".!#$%&'*+/?^_`{|}~-").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  std::string dom = LowerAscii(i.substr(at + 1));
+  if (!ValidDkimDomain(dom, false)) return false;
+  return dom == d || (dom.size() > d.size() && dom.compare(dom.size() - d.size(), d.size(), d) == 0 &&
+                      dom[dom.size() - d.size() - 1] == '.');
+}
+
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+
+}  // namespace
+
+std::string_view DkimAlgorithmName(DkimAlgorithm a) {
+  switch (a) {
+    case DkimAlgorithm::kRsaSha256: return "rsa-sha256";
+    case DkimAlgorithm::kEd25519Sha256: return "ed25519-sha256";
+    case DkimAlgorithm::kRsaSha1: return "rsa-sha1";
+  }
+  return "?";
+}
+
+Result<DkimAlgorithm> ParseSigningAlgorithm(std::string_view name) {
+  if (name == "rsa-sha256") return DkimAlgorithm::kRsaSha256;
+  if (name == "ed25519-sha256") return DkimAlgorithm::kEd25519Sha256;
+  return Status::Invalid("unknown DKIM algorithm \"" + std::string(name) +
+                         "\" (expected rsa-sha256 or ed25519-sha256)");
+}
+
+Result<DkimCanonPair> ParseDkimCanon(std::string_view text) {
+  auto one = [](std::string_view s, DkimCanon* out) {
+    if (s == "simple") *out = DkimCanon::kSimple;
+    else if (s == "relaxed") *out = DkimCanon::kRelaxed;
+    else return false;
+    return true;
+  };
+  DkimCanonPair c;
+  size_t slash = text.find('/');
+  bool ok;
+  if (slash == std::string_view::npos) {
+    ok = one(text, &c.header);
+    c.body = DkimCanon::kSimple;  // RFC 6376 §3.5: "c=relaxed" means relaxed/simple
+  } else {
+    ok = one(text.substr(0, slash), &c.header) && one(text.substr(slash + 1), &c.body);
+  }
+  if (!ok) {
+    return Status::Invalid("unknown canonicalization \"" + std::string(text.substr(0, 40)) +
+                           "\" (expected simple or relaxed, e.g. relaxed/relaxed)");
+  }
+  return c;
+}
+
+std::string DkimCanonName(DkimCanonPair c) {
+  auto n = [](DkimCanon x) { return x == DkimCanon::kSimple ? "simple" : "relaxed"; };
+  return std::string(n(c.header)) + "/" + n(c.body);
+}
+
+Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
+  o.domain = LowerAscii(o.domain);
+  if (!ValidDkimDomain(o.domain, false)) {
+    return Status::Invalid("domain \"" + o.domain + "\" is not a domain name (A-labels)");
+  }
+  if (!ValidDkimDomain(o.selector, true)) {
+    return Status::Invalid("selector \"" + o.selector + "\" is not a valid DNS label sequence");
+  }
+  if (!o.identity.empty() && !ValidIdentity(o.identity, o.domain)) {
+    return Status::Invalid("identity \"" + o.identity + "\" must be an address or \"@domain\" "
+                           "in " + o.domain + " or a subdomain of it");
+  }
+  if (o.expire_seconds < 0) return Status::Invalid("negative expiry");
+  std::string have = key.type() == DkimKeyType::kRsa
+                         ? "a " + std::to_string(key.bits()) + "-bit RSA key"
+                         : "an Ed25519 key";
+  switch (o.algorithm) {
+    case DkimAlgorithm::kRsaSha256:
+      if (key.type() != DkimKeyType::kRsa) {
+        return Status::Invalid("algorithm rsa-sha256 needs an RSA key, but the key is " + have);
+      }
+      if (key.bits() < 1024 || key.bits() > 4096) {
+        return Status::Invalid("the key is " + have + "; rsa-sha256 keys must have 1024 to "
+                               "4096 bits (RFC 8301; 2048 recommended)");
+      }
+      break;
+    case DkimAlgorithm::kEd25519Sha256:
+      if (key.type() != DkimKeyType::kEd25519) {
+        return Status::Invalid("algorithm ed25519-sha256 needs an Ed25519 key, but the key is " +
+                               have);
+      }
+      break;
+    case DkimAlgorithm::kRsaSha1:
+      return Status::Invalid("rsa-sha1 must not be used for signing (RFC 8301)");
+  }
+  return DkimSigner(std::move(key), std::move(o));
+}
+
+Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix) const {
+  DkimMessageParts parts = SplitDkimMessage(message);
+  if (parts.bare_cr_or_lf) {
+    return Status::Invalid("DKIM: a bare CR or LF in the header block; messages are signed "
+                           "with CRLF line ends");
+  }
+  // Pick the bottom-most instance of each signed field (RFC 6376 §5.4.2).
+  const DkimHeaderField* chosen[std::size(kSignedFields)] = {};
+  for (const auto& f : parts.fields) {
+    for (size_t i = 0; i < std::size(kSignedFields); ++i) {
+      if (EqualsIgnoreCase(f.name, kSignedFields[i])) chosen[i] = &f;
+    }
+  }
+  if (chosen[0] == nullptr) return Status::Invalid("DKIM: the message has no From header field");
+
+  SM_ASSIGN_OR_RETURN(DkimBodyHash bh,
+                      HashDkimBody(options_.canon.body, parts.body, DkimSha256()));
+  if (bh.bare_cr_or_lf) {
+    return Status::Invalid("DKIM: a bare CR or LF in the body; messages are signed with CRLF "
+                           "line ends");
+  }
+
+  Folder f("DKIM-Signature");
+  f.Add("v=1;", true);
+  f.Add("a=" + std::string(DkimAlgorithmName(options_.algorithm)) + ";", true);
+  f.Add("c=" + DkimCanonName(options_.canon) + ";", true);
+  f.Add("d=" + options_.domain + ";", true);
+  f.Add("s=" + options_.selector + ";", true);
+  if (!options_.identity.empty()) f.Add("i=" + options_.identity + ";", true);
+  f.Add("t=" + std::to_string(now_unix) + ";", true);
+  if (options_.expire_seconds > 0) {
+    f.Add("x=" + std::to_string(now_unix + options_.expire_seconds) + ";", true);
+  }
+  // h=from:from:to:...; folded only after a ':' (FWS is allowed there).
+  std::vector<std::string> names = {"from"};
+  for (size_t i = 0; i < std::size(kSignedFields); ++i) {
+    if (chosen[i] != nullptr) names.push_back(LowerAscii(kSignedFields[i]));
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string tok = (i == 0 ? "h=" : "") + names[i] + (i + 1 < names.size() ? ":" : ";");
+    f.Add(tok, i == 0);
+  }
+  f.Add("bh=" + Base64Encode(reinterpret_cast<const uint8_t*>(bh.digest.data()),
+                             bh.digest.size()) + ";",
+        true);
+  f.Add("b=", true, /*keep_with=*/12);
+
+  // Header hash input (§3.7): the signed fields in h= order, then this field
+  // with an empty b= and no final CRLF.
+  std::string input;
+  input.reserve(1024);
+  CanonicalizeHeader(options_.canon.header, chosen[0]->raw, chosen[0]->colon, &input);
+  for (size_t i = 1; i < std::size(kSignedFields); ++i) {
+    if (chosen[i] != nullptr) {
+      CanonicalizeHeader(options_.canon.header, chosen[i]->raw, chosen[i]->colon, &input);
+    }
+  }
+  std::string& sig_field = f.str();
+  CanonicalizeHeader(options_.canon.header, sig_field, sig_field.find(':'), &input);
+  if (options_.canon.header == DkimCanon::kRelaxed) input.resize(input.size() - 2);
+
+  unsigned char digest[32];
+  unsigned int dlen = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &dlen, DkimSha256(), nullptr) != 1) {
+    return Status::Internal("DKIM: header digest failed");
+  }
+  EVP_PKEY* pkey = DkimKeyAccess::Get(key_);
+  unsigned char sig[512];
+  size_t siglen = sizeof sig;
+  if (options_.algorithm == DkimAlgorithm::kRsaSha256) {
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(pkey, nullptr));
+    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), DkimSha256()) != 1 ||
+        EVP_PKEY_sign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
+      return Status::Internal("DKIM: RSA signing failed");
+    }
+  } else {
+    // RFC 8463 §3: PureEdDSA over the SHA-256 of the header hash input.
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+        EVP_DigestSign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
+      return Status::Internal("DKIM: Ed25519 signing failed");
+    }
+  }
+  f.AddBreakable(Base64Encode(sig, siglen));
+  sig_field += "\r\n";
+  return std::move(sig_field);
+}
+
+Result<std::string> DkimSigner::SignMessage(std::string_view message, int64_t now_unix) const {
+  SM_ASSIGN_OR_RETURN(std::string out, Sign(message, now_unix));
+  out.reserve(out.size() + message.size());
+  out.append(message);
+  return out;
+}
+
+}  // namespace sealmail

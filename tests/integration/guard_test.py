@@ -1,0 +1,118 @@
+"""Adversarial campaigns through the CLI: each must be blocked by the leak
+guard with nothing leaked (check exits 2 listing masked violations; send
+exits 2 with no message written and the recipient marked blocked), and
+legitimate campaigns must pass."""
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+
+import harness
+from harness import check
+
+AUDIENCE = ("email,first_name,referrer\n"
+            "jo@example.net,Jo,\n"
+            "al@example.net,Al,\n"
+            "kunde@bücher.example,Kunde,\n"
+            "cy@example.org,Cy,\n")
+
+
+def campaign(tmp, name, subject="Hello {{first_name}}", text="Hi {{first_name}}\n",
+             html=None, audience=AUDIENCE, extra_message="", to_name=None):
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    toml = (f'name = "{name}"\n[message]\nfrom = "Example <support@example.com>"\n'
+            f'subject = "{subject}"\ntext = "body.txt"\n')
+    if html is not None:
+        toml += 'html = "body.html"\n'
+        with open(os.path.join(d, "body.html"), "w", encoding="utf-8") as f:
+            f.write(html)
+    if to_name is not None:
+        toml += f'to_name = "{to_name}"\n'
+    toml += extra_message
+    toml += '[audience]\ncsv = "audience.csv"\n[transport]\nurl = "dir:out"\n'
+    for fname, content in (("campaign.toml", toml), ("body.txt", text),
+                           ("audience.csv", audience)):
+        with open(os.path.join(d, fname), "w", encoding="utf-8") as f:
+            f.write(content)
+    return d
+
+
+def blocked(s, d, why):
+    p = harness.run(s, "check", d, want=2)
+    check("BLOCKED" in p.stdout, f"{why}: check did not list the violation:\n{p.stdout}")
+    report = "\n".join(l for l in p.stdout.splitlines() if "BLOCKED" in l)
+    for leaked in ("jo@example.net", "al@example.net", "cy@example.org", "kunde@"):
+        check(leaked not in report, f"{why}: report shows a full address {leaked}:\n{report}")
+    j = json.loads(harness.run(s, "check", d, "--json", want=2).stdout)
+    check(j["violations"], f"{why}: no violations in --json")
+    p = harness.run(s, "send", d, "--quiet", want=2)
+    out = os.path.join(d, "out")
+    check(not os.path.exists(out) or not os.listdir(out), f"{why}: send wrote messages")
+    st = json.loads(harness.run(s, "status", d, "--json", want=0).stdout)
+    check(st["blocked"] >= 1 and st["sent"] == 0, f"{why}: status {st}")
+
+
+def test(a):
+    s = a.sealmail
+    tmp = tempfile.mkdtemp(prefix="sm_guard_")
+    try:
+        ref = AUDIENCE.replace("jo@example.net,Jo,", "jo@example.net,Jo,al@example.net")
+        cases = [
+            ("referrer in body", dict(text="Hi {{first_name}}, {{referrer}} referred you\n",
+                                      audience=ref)),
+            ("referrer in subject", dict(subject="From {{referrer}}", audience=ref)),
+            ("referrer in display name", dict(to_name="{{first_name}} ({{referrer}})",
+                                              audience=ref)),
+            ("referrer in mailto", dict(html='<a href="mailto:{{referrer}}">ask</a>',
+                                        audience=ref)),
+            ("reply-to is a customer", dict(extra_message='reply_to = "al@example.net"\n')),
+            ("from is a customer", dict(extra_message="")),
+            ("static list in body", dict(text="Also mailed: al@example.net, cy@example.org\n")),
+            ("qp soft break", dict(text="x" * 70 + " al@example.net\n")),
+            ("upper case", dict(text="AL@EXAMPLE.NET\n")),
+            ("html entities", dict(html="<p>al&#64;example.net</p>")),
+            ("idn u-label", dict(text="kunde@BÜCHER.example\n")),
+            ("idn a-label", dict(text="kunde@xn--bcher-kva.example\n")),
+            ("refused row's address", dict(
+                audience=AUDIENCE + '"dd@example.com, ee@example.com",Dd,\n',
+                text="ee@example.com\n")),
+        ]
+        for i, (why, kw) in enumerate(cases):
+            d = campaign(tmp, f"c{i}", **kw)
+            if why == "from is a customer":
+                with open(os.path.join(d, "campaign.toml"), encoding="utf-8") as f:
+                    t = f.read().replace("support@example.com", "cy@example.org")
+                with open(os.path.join(d, "campaign.toml"), "w", encoding="utf-8") as f:
+                    f.write(t)
+            blocked(s, d, why)
+        # Legitimate: own address, support address, non-members.
+        d = campaign(tmp, "ok", text="Sent to {{email}}. Help: support@example.com, "
+                     "partner news@partner.example\n",
+                     html='<a href="mailto:support@example.com">{{email}}</a>')
+        harness.run(s, "check", d, want=0)
+        harness.run(s, "send", d, "--quiet", want=0)
+        check(len(os.listdir(os.path.join(d, "out"))) == 4, "legitimate campaign not sent")
+        # scope over the audit trail: nobody saw anyone else's address...
+        sc = json.loads(harness.run(s, "scope", d, "--json", want=0).stdout)
+        check(sc["messages"] == 4 and sc["recipients"] == 4 and sc["exposed_addresses"] == 0,
+              f"scope {sc}")
+        # ...and when a trail does record an exposure (written here by hand, as
+        # an older sender without the guard would have), scope names who saw whom.
+        db = sqlite3.connect(os.path.join(d, ".sealmail", "state.db"))
+        db.execute("UPDATE audit SET found = email || char(10) || 'al@example.net' "
+                   "WHERE email = 'jo@example.net'")
+        db.commit()
+        db.close()
+        sc = json.loads(harness.run(s, "scope", d, "--json", "--list", want=0).stdout)
+        check(sc["exposed_addresses"] == 1 and sc["exposing_messages"] == 1, f"scope {sc}")
+        e = sc["exposed"][0]
+        check(e["address"] == "al@example.net" and e["viewed_by"] == ["jo@example.net"],
+              f"scope exposed {e}")
+        print(f"{len(cases)} adversarial campaigns blocked; legitimate campaign sent")
+    finally:
+        shutil.rmtree(tmp)
+
+
+harness.main(test)
