@@ -11,9 +11,26 @@ constexpr size_t kMaxDomain = 255;
 bool IsAtextOrDot(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
-    case '~': case '.':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
+    case '.':
       return true;
     default:
       return c >= 0x80;  // UTF-8 local parts (RFC 6531)
@@ -82,12 +99,16 @@ void FindAddressTokens(std::string_view text, const std::function<void(const Add
 }
 
 void AddressCandidates(const AddressToken& t, const std::function<void(std::string_view)>& fn) {
-  std::string lower;
-  lower.reserve(t.local.size() + 1 + t.domain.size());
-  for (char c : t.local) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  const size_t at = lower.size();
-  lower += '@';
-  for (char c : t.domain) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  // Tokens are bounded (64 + 1 + 255 octets): lower-case into a stack buffer.
+  char buf[64 + 1 + 255 + 1];
+  size_t len = 0;
+  for (char c : t.local.substr(0, 64))
+    buf[len++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  const size_t at = len;
+  buf[len++] = '@';
+  for (char c : t.domain.substr(0, 255))
+    buf[len++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  std::string_view lower(buf, len);
   // Domain ends: the whole domain, and every dot boundary that keeps a dot.
   size_t ends[16];
   size_t n_ends = 0;
@@ -103,7 +124,7 @@ void AddressCandidates(const AddressToken& t, const std::function<void(std::stri
     bool boundary = (s == 0) || (!IsAlnum(p[s - 1]) && IsAlnum(p[s]));
     if (!boundary) continue;
     ++starts_seen;
-    for (size_t e = 0; e < n_ends; ++e) fn(std::string_view(lower).substr(s, ends[e] - s));
+    for (size_t e = 0; e < n_ends; ++e) fn(lower.substr(s, ends[e] - s));
   }
 }
 
@@ -145,9 +166,9 @@ std::string DecodeHtmlEntities(std::string_view text) {
     static const struct {
       std::string_view name;
       std::string_view value;
-    } kNamed[] = {{"commat;", "@"}, {"period;", "."}, {"amp;", "&"},   {"lt;", "<"},
-                  {"gt;", ">"},     {"quot;", "\""},  {"apos;", "'"},  {"nbsp;", " "},
-                  {"colon;", ":"},  {"hyphen;", "-"}, {"dash;", "-"},  {"lowbar;", "_"}};
+    } kNamed[] = {{"commat;", "@"}, {"period;", "."}, {"amp;", "&"},  {"lt;", "<"},
+                  {"gt;", ">"},     {"quot;", "\""},  {"apos;", "'"}, {"nbsp;", " "},
+                  {"colon;", ":"},  {"hyphen;", "-"}, {"dash;", "-"}, {"lowbar;", "_"}};
     bool matched = false;
     for (const auto& e : kNamed) {
       if (text.substr(i + 1, e.name.size()) == e.name) {

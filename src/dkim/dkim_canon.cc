@@ -202,6 +202,22 @@ void CanonicalizeHeader(DkimCanon c, std::string_view raw, size_t colon, std::st
   out->append("\r\n");
 }
 
+void AppendSignedFields(const DkimMessageParts& parts, const std::vector<std::string>& names,
+                        DkimCanon c, size_t self, std::string* out) {
+  // Small: a dozen names over a few dozen fields; a bit per field marks use.
+  std::vector<bool> used(parts.fields.size(), false);
+  if (self < used.size()) used[self] = true;
+  for (const std::string& name : names) {
+    for (size_t i = parts.fields.size(); i-- > 0;) {
+      if (!used[i] && EqualsIgnoreCase(parts.fields[i].name, name)) {
+        used[i] = true;
+        CanonicalizeHeader(c, parts.fields[i].raw, parts.fields[i].colon, out);
+        break;
+      }
+    }
+  }
+}
+
 DkimMessageParts SplitDkimMessage(std::string_view m) {
   DkimMessageParts parts;
   size_t pos = 0;

@@ -79,6 +79,13 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // including its final CRLF.
 void CanonicalizeHeader(DkimCanon c, std::string_view raw, size_t colon, std::string* out);
 
+// Appends the canonical fields named by h= (lower-case names), selecting for
+// each name the bottom-most instance not yet used, as RFC 6376 §5.4.2 says;
+// a name with no instance left adds nothing. The field at index `self` (the
+// signature being verified) is never selected.
+void AppendSignedFields(const DkimMessageParts& parts, const std::vector<std::string>& names,
+                        DkimCanon c, size_t self, std::string* out);
+
 // ---- body ----
 
 struct DkimBodyHash {

@@ -1,6 +1,8 @@
 // DkimSigner: RFC 6376 §5 signing with rsa-sha256 and ed25519-sha256.
 #include <openssl/rsa.h>
 
+#include <cstdint>
+
 #include "dkim/dkim_internal.h"
 
 namespace sealmail {
@@ -171,14 +173,14 @@ Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix)
     return Status::Invalid("DKIM: a bare CR or LF in the header block; messages are signed "
                            "with CRLF line ends");
   }
-  // Pick the bottom-most instance of each signed field (RFC 6376 §5.4.2).
-  const DkimHeaderField* chosen[std::size(kSignedFields)] = {};
+  // Which of the signed fields are present.
+  bool present[std::size(kSignedFields)] = {};
   for (const auto& f : parts.fields) {
     for (size_t i = 0; i < std::size(kSignedFields); ++i) {
-      if (EqualsIgnoreCase(f.name, kSignedFields[i])) chosen[i] = &f;
+      if (EqualsIgnoreCase(f.name, kSignedFields[i])) present[i] = true;
     }
   }
-  if (chosen[0] == nullptr) return Status::Invalid("DKIM: the message has no From header field");
+  if (!present[0]) return Status::Invalid("DKIM: the message has no From header field");
 
   SM_ASSIGN_OR_RETURN(DkimBodyHash bh,
                       HashDkimBody(options_.canon.body, parts.body, DkimSha256()));
@@ -201,7 +203,7 @@ Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix)
   // h=from:from:to:...; folded only after a ':' (FWS is allowed there).
   std::vector<std::string> names = {"from"};
   for (size_t i = 0; i < std::size(kSignedFields); ++i) {
-    if (chosen[i] != nullptr) names.push_back(LowerAscii(kSignedFields[i]));
+    if (present[i]) names.push_back(LowerAscii(kSignedFields[i]));
   }
   for (size_t i = 0; i < names.size(); ++i) {
     std::string tok = (i == 0 ? "h=" : "") + names[i] + (i + 1 < names.size() ? ":" : ";");
@@ -214,14 +216,11 @@ Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix)
 
   // Header hash input (§3.7): the signed fields in h= order, then this field
   // with an empty b= and no final CRLF.
+  // The same selection a verifier makes, so that a message with two From
+  // fields (malformed, but possible) is signed as it will be checked.
   std::string input;
   input.reserve(1024);
-  CanonicalizeHeader(options_.canon.header, chosen[0]->raw, chosen[0]->colon, &input);
-  for (size_t i = 1; i < std::size(kSignedFields); ++i) {
-    if (chosen[i] != nullptr) {
-      CanonicalizeHeader(options_.canon.header, chosen[i]->raw, chosen[i]->colon, &input);
-    }
-  }
+  AppendSignedFields(parts, names, options_.canon.header, SIZE_MAX, &input);
   std::string& sig_field = f.str();
   CanonicalizeHeader(options_.canon.header, sig_field, sig_field.find(':'), &input);
   if (options_.canon.header == DkimCanon::kRelaxed) input.resize(input.size() - 2);

@@ -343,3 +343,23 @@ TEST(DkimSignTest, EmptyBodyAndNoFinalCrlf) {
 
 }  // namespace
 }  // namespace sealmail
+
+namespace sealmail {
+namespace {
+
+// Regression (found by dkim_verify_fuzz): with two From fields the signer
+// hashed only the bottom one although h= names "from" twice, so its own
+// signature did not verify. It now selects fields exactly as a verifier does.
+TEST(DkimSignTest, TwoFromFieldsAreBothSigned) {
+  DkimSigner signer = MakeSigner(kSetups[4], Key("ED25519"));
+  std::string m =
+      "From: first@example.com\r\nTo: a@example.org\r\nFrom: second@example.com\r\n\r\nx\r\n";
+  auto out = signer.SignMessage(m, kNow);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(VerifyWith(*out, signer.PublicKey()).result, DkimResult::kPass);
+  EXPECT_EQ(VerifyWith(Replace(*out, "first@", "other@"), signer.PublicKey()).result,
+            DkimResult::kHeaderChanged);
+}
+
+}  // namespace
+}  // namespace sealmail

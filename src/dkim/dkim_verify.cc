@@ -80,7 +80,9 @@ struct PkeyCtxFree {
 // The message with every bare LF read as CRLF, and an mbox "From " line
 // dropped (how archives and many tools store mail).
 std::string_view Normalise(std::string_view m, std::string* storage) {
-  if (m.substr(0, 5) == "From ") {
+  // "From sender date" (mbox), not "From : x" (a header field, obs syntax).
+  size_t after = m.substr(0, 5) == "From " ? m.find_first_not_of(" \t", 5) : 0;
+  if (after != 0 && after != std::string_view::npos && m[after] != ':') {
     size_t lf = m.find('\n');
     m = lf == std::string_view::npos ? std::string_view() : m.substr(lf + 1);
   }
@@ -187,17 +189,7 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
   // yet used; a name with none left contributes nothing (§5.4.2).
   std::string input;
   input.reserve(1024);
-  std::vector<bool> used(parts.fields.size(), false);
-  used[sig_index] = true;  // a signature never covers itself
-  for (const std::string& name : sig.info.headers) {
-    for (size_t i = parts.fields.size(); i-- > 0;) {
-      if (!used[i] && EqualsIgnoreCase(parts.fields[i].name, name)) {
-        used[i] = true;
-        CanonicalizeHeader(sig.canon.header, parts.fields[i].raw, parts.fields[i].colon, &input);
-        break;
-      }
-    }
-  }
+  AppendSignedFields(parts, sig.info.headers, sig.canon.header, sig_index, &input);
   std::string self(field.raw.substr(0, field.colon + 1));
   self.append(value.substr(0, sig.b_value_begin));
   self.append(value.substr(sig.b_spec_end));

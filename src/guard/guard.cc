@@ -59,18 +59,17 @@ class Scanner {
     // Decode only when a reference that can spell part of an address is
     // present: "&amp;" in every HTML link is not worth a second pass.
     bool amp = false, pct = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] != '&' && text[i] != '%') continue;
+    for (size_t i = text.find('&'); i != std::string_view::npos && !amp;
+         i = text.find('&', i + 1)) {
       std::string_view rest = text.substr(i + 1);
-      if (text[i] == '&') {
-        amp = amp || (!rest.empty() && rest[0] == '#') || rest.rfind("commat", 0) == 0 ||
-              rest.rfind("period", 0) == 0 || rest.rfind("hyphen", 0) == 0 ||
-              rest.rfind("dash", 0) == 0 || rest.rfind("lowbar", 0) == 0;
-      } else {
-        pct = pct || (rest.size() >= 2 && std::isxdigit(static_cast<unsigned char>(rest[0])) &&
-                      std::isxdigit(static_cast<unsigned char>(rest[1])));
-      }
-      if (amp && pct) break;
+      amp = (!rest.empty() && rest[0] == '#') || rest.rfind("commat", 0) == 0 ||
+            rest.rfind("period", 0) == 0 || rest.rfind("hyphen", 0) == 0 ||
+            rest.rfind("dash", 0) == 0 || rest.rfind("lowbar", 0) == 0;
+    }
+    for (size_t i = text.find('%'); i != std::string_view::npos && !pct;
+         i = text.find('%', i + 1)) {
+      pct = i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]));
     }
     if (amp) {
       std::string e = DecodeHtmlEntities(text);
