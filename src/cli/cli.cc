@@ -5,15 +5,18 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "config/campaign.h"
 #include "dkim/dkim.h"
 #include "engine/engine.h"
+#include "scope/scope_csv.h"
 
 namespace sealmail {
 namespace {
@@ -272,6 +275,116 @@ void PrintCounts(const StateCounts& c) {
       static_cast<unsigned long long>(c.blocked), static_cast<unsigned long long>(c.uncertain));
 }
 
+// "2026-11-25 12:00:00 UTC", or "unknown" for 0.
+std::string UtcTime(int64_t t) {
+  if (t == 0) return "unknown";
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// `scope` over an mbox, Maildir, .eml tree or .eml file (issue #8).
+int RunScopeArchive(const std::string& path, const std::string& audience,
+                    const std::string& out, bool json, bool list_viewers) {
+  SystemClock clock;
+  auto rep = Engine(clock).ScopeArchive({path, audience});
+  if (!rep.ok()) return Fail(rep.status());
+  const ScopeAnalyser& a = *rep->analyser;
+  const ExposureGraph& g = a.graph();
+  const ExposureSummary& sum = g.summary();
+  Status wrote = WriteExposedCsv(g, out);
+  if (!wrote.ok()) return Fail(wrote);
+  if (json) {
+    nlohmann::json exposed = nlohmann::json::array();
+    g.ForEachExposed(list_viewers, [&](const ExposedAddress& e) {
+      nlohmann::json ids = nlohmann::json::array();
+      for (auto id : e.message_ids) ids.push_back(std::string(id));
+      nlohmann::json j = {{"address", std::string(e.address)}, {"viewers", e.seen_by},
+                          {"messages", ids}};
+      if (list_viewers) {
+        nlohmann::json who = nlohmann::json::array();
+        for (auto v : e.viewers) who.push_back(std::string(v));
+        j["viewed_by"] = who;
+      }
+      exposed.push_back(std::move(j));
+    });
+    nlohmann::json bad = nlohmann::json::array();
+    for (const auto& b : a.bad()) {
+      bad.push_back({{"file", b.file}, {"offset", b.offset}, {"reason", b.reason}});
+    }
+    nlohmann::json j = {{"source", ArchiveKindName(rep->kind)},
+                        {"path", path},
+                        {"bytes", a.bytes_read()},
+                        {"messages", sum.messages},
+                        {"bad_messages", sum.bad_messages},
+                        {"bad", bad},
+                        {"recipients", sum.recipients},
+                        {"messages_without_recipients", sum.no_receivers},
+                        {"exposed_addresses", g.exposed_count()},
+                        {"exposing_messages", sum.exposing_messages},
+                        {"largest_exposure", sum.largest_exposure},
+                        {"largest_message_id", sum.largest_message_id},
+                        {"first_at", sum.first_at},
+                        {"last_at", sum.last_at},
+                        {"audience", rep->audience ? audience : ""},
+                        {"exposed_csv", out},
+                        {"exposed", exposed}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("source     %s %s (%s)\n", ArchiveKindName(rep->kind), path.c_str(),
+              Human(a.bytes_read()).c_str());
+  if (rep->audience) {
+    std::printf("audience   %s: only its members count as exposed or as viewers\n",
+                audience.c_str());
+  }
+  std::printf("messages   %llu read, %llu bad, to %llu recipients",
+              static_cast<unsigned long long>(sum.messages),
+              static_cast<unsigned long long>(sum.bad_messages),
+              static_cast<unsigned long long>(sum.recipients));
+  if (sum.no_receivers > 0) {
+    std::printf(" (%llu messages name no recipient%s)",
+                static_cast<unsigned long long>(sum.no_receivers),
+                rep->audience ? " of the audience" : "");
+  }
+  std::printf("\n");
+  std::printf("period     %s .. %s\n", UtcTime(sum.first_at).c_str(), UtcTime(sum.last_at).c_str());
+  for (const auto& b : a.bad()) std::printf("bad        %s\n", b.ToString().c_str());
+  if (sum.bad_messages > a.bad().size()) {
+    std::printf("bad        ... and %llu more\n",
+                static_cast<unsigned long long>(sum.bad_messages - a.bad().size()));
+  }
+  if (g.exposed_count() == 0) {
+    std::printf("exposure   none: no recipient saw another %saddress\n",
+                rep->audience ? "audience member's " : "");
+  } else {
+    std::printf("exposure   %llu addresses exposed by %llu messages (largest: %llu in %s)\n",
+                static_cast<unsigned long long>(g.exposed_count()),
+                static_cast<unsigned long long>(sum.exposing_messages),
+                static_cast<unsigned long long>(sum.largest_exposure),
+                sum.largest_message_id.c_str());
+    constexpr uint64_t kShown = 20;
+    uint64_t shown = 0;
+    g.ForEachExposed(list_viewers, [&](const ExposedAddress& e) {
+      if (!list_viewers && shown++ >= kShown) return;
+      std::printf("  %s seen by %llu in %zu message(s)\n", std::string(e.address).c_str(),
+                  static_cast<unsigned long long>(e.seen_by), e.message_ids.size());
+      for (auto v : e.viewers) std::printf("    %s\n", std::string(v).c_str());
+    });
+    if (!list_viewers && g.exposed_count() > kShown) {
+      std::printf("  ... %llu more (all in %s; --list prints every one and its viewers)\n",
+                  static_cast<unsigned long long>(g.exposed_count() - kShown), out.c_str());
+    }
+  }
+  std::printf("wrote      %s (%llu rows: email,seen_by,messages,message_ids; usable as a notification "
+              "campaign's audience.csv)\n",
+              out.c_str(), static_cast<unsigned long long>(g.exposed_count()));
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -331,10 +444,22 @@ int RunCli(int argc, char** argv) {
   status->add_flag("--json", json, "print one JSON object");
 
   bool list_viewers = false;
+  std::string scope_audience, scope_out = "exposed.csv";
   auto* scope = app.add_subcommand(
-      "scope", "Who saw whose address: exposure report over a campaign's own audit trail.");
-  scope->add_option("PATH", dir, "campaign directory")->required();
+      "scope", "Who saw whose address: exposure report over sent mail (an mbox file, a "
+               "Maildir, a directory of .eml files, one .eml, or a campaign's own audit trail). "
+               "Writes exposed.csv (email,seen_by,messages,message_ids): the audience of a "
+               "notification "
+               "campaign.");
+  scope->add_option("PATH", dir,
+                    "campaign directory, mbox file, Maildir, or directory of .eml files")
+      ->required();
   scope->add_option("--state", state_path, "state path used with send --state");
+  scope->add_option("--audience", scope_audience,
+                    "audience CSV (an email column): count only these people as exposed and "
+                    "as viewers, so staff and the sender do not count");
+  scope->add_option("--out", scope_out, "where to write the list of exposed addresses")
+      ->capture_default_str();
   scope->add_flag("--json", json, "print one JSON object");
   scope->add_flag("--list", list_viewers, "list who saw each exposed address");
 
@@ -373,6 +498,14 @@ int RunCli(int argc, char** argv) {
     if (json) std::cout << VerifyJson(file, *rep, rc).dump(2) << "\n";
     else PrintVerify(file, *rep);
     return rc;
+  }
+
+  if (*scope) {
+    auto kind = DetectArchive(dir);
+    if (!kind.ok()) return Fail(kind.status());
+    if (*kind != ArchiveKind::kCampaign) {
+      return RunScopeArchive(dir, scope_audience, scope_out, json, list_viewers);
+    }
   }
 
   auto campaign = LoadCampaign(dir);
@@ -508,6 +641,15 @@ int RunCli(int argc, char** argv) {
     auto rep = engine.ScopeOwn(c, state_path);
     if (!rep.ok()) return Fail(rep.status());
     const ExposureSummary& sum = rep->summary;
+    {
+      std::string csv(kExposedCsvHeader);
+      for (const auto& [addr, who] : rep->viewers) {
+        const auto& ms = rep->messages.at(addr);
+        csv += ExposedCsvRow(addr, who.size(), {ms.begin(), ms.end()});
+      }
+      Status wrote = WriteFileAtomic(scope_out, csv);
+      if (!wrote.ok()) return Fail(wrote);
+    }
     if (json) {
       nlohmann::json exposed = nlohmann::json::array();
       for (const auto& [addr, who] : rep->viewers) {
@@ -534,6 +676,8 @@ int RunCli(int argc, char** argv) {
     std::printf("messages   %llu to %llu recipients\n",
                 static_cast<unsigned long long>(sum.messages),
                 static_cast<unsigned long long>(sum.recipients));
+    std::printf("wrote      %s (%zu rows: the audience of a notification campaign)\n",
+                scope_out.c_str(), rep->viewers.size());
     if (rep->viewers.empty()) {
       std::printf("exposure   none: no recipient saw another audience member's address\n");
       return 0;

@@ -130,8 +130,8 @@ struct DkimSignerOptions {
   std::string domain;    // d=, lower-case A-labels
   std::string selector;  // s=
   DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
-  DkimCanonPair canon;   // relaxed/relaxed by default
-  std::string identity;  // i= ("@example.com", "user@sub.example.com"), empty for none
+  DkimCanonPair canon;         // relaxed/relaxed by default
+  std::string identity;        // i= ("@example.com", "user@sub.example.com"), empty for none
   int64_t expire_seconds = 0;  // x= = t= + this; 0 for no x=
 };
 
@@ -159,37 +159,40 @@ class DkimSigner {
  private:
   DkimSigner(DkimPrivateKey key, DkimSignerOptions options)
       : key_(std::move(key)), options_(std::move(options)) {}
+  // The header field into *out, reserving `extra` more bytes (the message).
+  Status SignInto(std::string_view message, int64_t now_unix, size_t extra, std::string* out) const;
   DkimPrivateKey key_;
   DkimSignerOptions options_;
+  std::string canon_name_;  // "relaxed/relaxed"
 };
 
 // ---- Verification ----------------------------------------------------------
 
 enum class DkimResult {
   kPass,
-  kNoSignature,        // no DKIM-Signature header field
-  kMalformed,          // the DKIM-Signature's tags are invalid (reason names the tag)
-  kRefusedAlgorithm,   // a= unknown, or rsa-sha1 (RFC 8301), or q= not dns/txt
-  kWrongDomain,        // d= is not the domain we expected
-  kKeyUnavailable,     // no key for this d=/s=
-  kBadKey,             // the key record is malformed, revoked, too weak, or not for email
-  kKeyMismatch,        // the signature was not made with this key (or key type differs from a=)
-  kBodyChanged,        // bh= does not match the body
-  kHeaderChanged,      // the signature does not match the signed header fields
-  kExpired,            // valid, but x= is in the past
+  kNoSignature,       // no DKIM-Signature header field
+  kMalformed,         // the DKIM-Signature's tags are invalid (reason names the tag)
+  kRefusedAlgorithm,  // a= unknown, or rsa-sha1 (RFC 8301), or q= not dns/txt
+  kWrongDomain,       // d= is not the domain we expected
+  kKeyUnavailable,    // no key for this d=/s=
+  kBadKey,            // the key record is malformed, revoked, too weak, or not for email
+  kKeyMismatch,       // the signature was not made with this key (or key type differs from a=)
+  kBodyChanged,       // bh= does not match the body
+  kHeaderChanged,     // the signature does not match the signed header fields
+  kExpired,           // valid, but x= is in the past
 };
 std::string_view DkimResultName(DkimResult r);  // "pass", "body changed", ...
 
 struct DkimSignatureInfo {
-  std::string algorithm;  // a= as written (lower-case)
-  std::string domain;     // d=, lower-case
-  std::string selector;   // s=
-  std::string identity;   // i=, or empty
-  std::string canon;      // "relaxed/relaxed"
+  std::string algorithm;             // a= as written (lower-case)
+  std::string domain;                // d=, lower-case
+  std::string selector;              // s=
+  std::string identity;              // i=, or empty
+  std::string canon;                 // "relaxed/relaxed"
   std::vector<std::string> headers;  // h=, lower-case, in order
-  int64_t timestamp = -1;  // t=, -1 when absent
-  int64_t expires = -1;    // x=, -1 when absent
-  int64_t body_length = -1;  // l=, -1 when absent
+  int64_t timestamp = -1;            // t=, -1 when absent
+  int64_t expires = -1;              // x=, -1 when absent
+  int64_t body_length = -1;          // l=, -1 when absent
 };
 
 struct DkimVerdict {
@@ -197,7 +200,7 @@ struct DkimVerdict {
   std::string reason;  // one line a person can act on
   DkimSignatureInfo sig;
   int key_bits = 0;
-  bool key_testing = false;      // the key record says t=y
+  bool key_testing = false;          // the key record says t=y
   uint64_t unsigned_body_bytes = 0;  // l= shorter than the body: bytes nobody signed
 };
 
@@ -236,7 +239,7 @@ struct DkimCampaignCheck {
   std::string from_domain;
   std::string from_org, signing_org;  // organisational domains
   bool aligned = false;
-  std::string problem;  // why the campaign may not be sent signed, empty when fine
+  std::string problem;             // why the campaign may not be sent signed, empty when fine
   std::vector<std::string> notes;  // advice that does not block (1024-bit key, ...)
   DkimDnsRecord record;
 };

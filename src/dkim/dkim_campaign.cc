@@ -1,5 +1,7 @@
 // The campaign's [dkim] section: its signer, and what `sealmail check`
 // reports about it.
+#include <filesystem>
+
 #include "config/campaign.h"
 #include "dkim/dkim.h"
 
@@ -24,8 +26,8 @@ Result<std::optional<DkimSigner>> MakeCampaignSigner(const Campaign& c) {
   o.identity = d.identity;
   auto signer = DkimSigner::Create(std::move(*key), std::move(o));
   if (!signer.ok()) {
-    return Status::Invalid(c.file + ": [dkim] (key " + d.key_path + "): " +
-                           signer.status().message());
+    return Status::Invalid(c.file + ": [dkim] (key " + d.key_path +
+                           "): " + signer.status().message());
   }
   return std::optional<DkimSigner>(std::move(*signer));
 }
@@ -51,8 +53,18 @@ Result<DkimCampaignCheck> CheckCampaignDkim(const Campaign& c) {
     r.problem = "From domain " + r.from_domain + " is not aligned with DKIM d=" + o.domain +
                 " (organisational domains " + r.from_org + " and " + r.signing_org +
                 " differ): receivers applying DMARC would not count the signature for the "
-                "From domain; set [dkim] domain to " + r.from_domain + " or a parent of it "
-                "within " + r.from_org;
+                "From domain; set [dkim] domain to " +
+                r.from_domain +
+                " or a parent of it "
+                "within " +
+                r.from_org;
+  }
+  std::error_code ec;
+  auto perms = std::filesystem::status(c.dkim->key_path, ec).permissions();
+  using P = std::filesystem::perms;
+  if (!ec && (perms & (P::group_all | P::others_all)) != P::none) {
+    r.notes.push_back("the key file " + c.dkim->key_path +
+                      " can be read by other users; chmod 600 it");
   }
   if (r.key_type == DkimKeyType::kRsa && r.key_bits < 2048) {
     r.notes.push_back("a " + std::to_string(r.key_bits) +

@@ -1,8 +1,13 @@
 // Canonicalisation (RFC 6376 §3.4), header splitting and tag lists (§3.2).
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
 #include "dkim/dkim_internal.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sealmail {
 namespace {
@@ -13,8 +18,13 @@ bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Collects canonical body bytes and feeds them to a digest in large blocks
-// (one EVP_DigestUpdate per 8 KiB rather than per line), honouring l=.
+constexpr char kCrlf[] = "\r\n";
+
+// Receives canonical body bytes as pointers into the input wherever the
+// canonical form equals the input (nearly everywhere), and merges adjacent
+// pieces into spans, so the digest is fed large blocks straight from the
+// message: no copy, one EVP_DigestUpdate per changed spot rather than per
+// line. Honours l=.
 class BodySink {
  public:
   BodySink(EVP_MD_CTX* ctx, std::string* copy, int64_t limit)
@@ -25,27 +35,28 @@ class BodySink {
       uint64_t room = static_cast<uint64_t>(limit_) > hashed_ ? limit_ - hashed_ : 0;
       if (n > room) n = static_cast<size_t>(room);
     }
+    if (n == 0) return;
     hashed_ += n;
     if (copy_ != nullptr) {
       copy_->append(p, n);
       return;
     }
-    if (used_ + n > sizeof buf_) {
-      Flush();
-      if (n > sizeof buf_ / 2) {
-        ok_ &= EVP_DigestUpdate(ctx_, p, n) == 1;
-        return;
-      }
+    // Adjacent in memory means the same bytes in order, wherever they live.
+    if (span_ != nullptr && span_ + span_len_ == p) {
+      span_len_ += n;
+      return;
     }
-    std::memcpy(buf_ + used_, p, n);
-    used_ += n;
+    Flush();
+    span_ = p;
+    span_len_ = n;
   }
   void Crlfs(uint64_t n) {
-    for (; n > 0; --n) Put("\r\n", 2);
+    for (; n > 0; --n) Put(kCrlf, 2);
   }
   void Flush() {
-    if (used_ > 0 && ctx_ != nullptr) ok_ &= EVP_DigestUpdate(ctx_, buf_, used_) == 1;
-    used_ = 0;
+    if (span_len_ > 0 && ctx_ != nullptr) ok_ &= EVP_DigestUpdate(ctx_, span_, span_len_) == 1;
+    span_ = nullptr;
+    span_len_ = 0;
   }
   uint64_t total() const { return total_; }
   bool ok() const { return ok_; }
@@ -55,81 +66,133 @@ class BodySink {
   std::string* copy_;
   int64_t limit_;
   uint64_t total_ = 0, hashed_ = 0;
-  size_t used_ = 0;
+  const char* span_ = nullptr;
+  size_t span_len_ = 0;
   bool ok_ = true;
-  char buf_[8192];
 };
 
-// The body algorithm of §3.4.3 (simple) and §3.4.4 (relaxed), line by line.
-// Lines end at CRLF; a bare CR or LF is ordinary content (and reported, since
-// a signer must not produce it). Empty lines are held back as a count and
-// written only when more content follows, which drops trailing empty lines
-// without looking ahead; at the end one CRLF closes the last non-empty line
+// A CR not followed by LF, or an LF not preceded by CR.
+bool HasBareCrOrLf(std::string_view s) {
+  const char* b = s.data();
+  const char* e = b + s.size();
+  for (const char* q = b; (q = static_cast<const char*>(std::memchr(q, '\n', e - q))); ++q) {
+    if (q == b || q[-1] != '\r') return true;
+  }
+  for (const char* q = b; (q = static_cast<const char*>(std::memchr(q, '\r', e - q))); ++q) {
+    if (q + 1 == e || q[1] != '\n') return true;
+  }
+  return false;
+}
+
+// What relaxed canonicalisation must look at inside one line: kCollapse when
+// it has a TAB or two adjacent SPs (WSP runs to reduce), kBare when it has a
+// CR or LF (which inside a line are bare). Most lines of a quoted-printable
+// or base64 body have neither, and then the line goes to the digest as it
+// is. Sixteen bytes at a time with SSE2 where available: this runs over
+// every byte of every message, so a byte loop would cost about as much as
+// the SHA-256 itself.
+constexpr int kCollapse = 1, kBare = 2;
+int ScanLine(const char* p, size_t n) {
+  int flags = 0;
+  bool prev_space = false;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+  const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+  for (; i + 16 <= n; i += 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    unsigned s = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, sp)));
+    unsigned t = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, tab)));
+    unsigned c = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))));
+    if (t != 0 || (s & (s >> 1)) != 0 || (prev_space && (s & 1) != 0)) flags |= kCollapse;
+    if (c != 0) flags |= kBare;
+    if (flags == (kCollapse | kBare)) return flags;
+    prev_space = (s & 0x8000) != 0;
+  }
+#endif
+  for (; i < n; ++i) {
+    char ch = p[i];
+    if (ch == '\t' || (ch == ' ' && prev_space)) flags |= kCollapse;
+    if (ch == '\r' || ch == '\n') flags |= kBare;
+    prev_space = ch == ' ';
+  }
+  return flags;
+}
+
+// The body algorithms of §3.4.3 (simple) and §3.4.4 (relaxed). Lines end at
+// CRLF; a bare CR or LF is ordinary content (and reported, since a signer
+// must not produce it). At the end one CRLF closes the last non-empty line
 // (added when the body did not end with one).
 bool CanonBody(DkimCanon c, std::string_view body, BodySink* out) {
   const char* p = body.data();
   const char* end = p + body.size();
-  uint64_t pending_crlf = 0;
-  bool any = false, bare = false;
-  while (p < end) {
-    // Find the end of this line: the next CRLF.
-    const char* eol = p;
-    const char* next = end;
-    for (;;) {
-      const char* lf = static_cast<const char*>(std::memchr(eol, '\n', end - eol));
-      if (lf == nullptr) {
-        eol = end;
-        next = end;
-        break;
-      }
-      if (lf > p && lf[-1] == '\r') {
-        eol = lf - 1;
-        next = lf + 1;
-        break;
-      }
-      bare = true;
-      eol = lf + 1;
-    }
-    if (!bare && std::memchr(p, '\r', eol - p) != nullptr) bare = true;
-    bool terminated = next != end || (eol != end);
-    if (c == DkimCanon::kSimple) {
-      if (eol > p) {
-        out->Crlfs(pending_crlf);
-        out->Put(p, eol - p);
-        any = true;
-        pending_crlf = 0;
-      }
-    } else {
-      // Relaxed: runs of WSP become one SP; WSP at the end of a line goes.
-      const char* q = p;
-      const char* line_end = eol;
-      while (line_end > q && IsWsp(line_end[-1])) --line_end;
-      if (line_end > q) {
-        out->Crlfs(pending_crlf);
-        pending_crlf = 0;
-        any = true;
-        const char* run = q;
-        while (q < line_end) {
-          if (!IsWsp(*q)) {
-            ++q;
-            continue;
-          }
-          const char* w = q;
-          while (q < line_end && IsWsp(*q)) ++q;
-          if (q - w == 1 && *w == ' ') continue;  // already canonical
-          out->Put(run, w - run);
-          out->Put(" ", 1);
-          run = q;
-        }
-        out->Put(run, line_end - run);
-      }
-    }
-    if (terminated) ++pending_crlf;
-    p = next;
-    if (next == end && eol == end) break;
+  if (c == DkimCanon::kSimple) {
+    // Everything up to the trailing empty lines, unchanged, then CRLF.
+    const char* e = end;
+    while (e - p >= 2 && e[-2] == '\r' && e[-1] == '\n') e -= 2;
+    if (e > p) out->Put(p, e - p);
+    out->Put(e < end ? e : kCrlf, 2);
+    return HasBareCrOrLf(body);
   }
-  if (any) out->Put("\r\n", 2);
-  else if (c == DkimCanon::kSimple) out->Put("\r\n", 2);
+  // Relaxed, line by line: runs of WSP become one SP, WSP at the end of a
+  // line goes. Line ends after content are held back as a count (pending)
+  // and written only when more content follows, which drops trailing empty
+  // lines without looking ahead; while they are exactly the input's CRLFs
+  // (no whitespace-only line among them) they are written from the input.
+  bool bare = false;
+  uint64_t pending = 0;
+  const char* pending_at = nullptr;
+  bool pending_in_input = true;
+  bool any = false;
+  while (p < end) {
+    const char* eol = end;  // the CR of the CRLF that ends this line, or end
+    for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\n', end - q))); ++q) {
+      if (q > p && q[-1] == '\r') {
+        eol = q - 1;
+        break;
+      }
+    }
+    const char* le = eol;
+    while (le > p && IsWsp(le[-1])) --le;
+    if (le > p) {
+      if (pending > 0) {
+        if (pending_in_input) {
+          out->Put(pending_at, 2 * pending);
+        } else {
+          out->Crlfs(pending);
+        }
+        pending = 0;
+      }
+      any = true;
+      int flags = ScanLine(p, static_cast<size_t>(eol - p));
+      if (flags & kBare) bare = true;
+      const char* run = p;
+      for (const char* q = p; (flags & kCollapse) && q < le;) {
+        if (!IsWsp(*q)) {
+          ++q;
+          continue;
+        }
+        const char* w = q;
+        while (q < le && IsWsp(*q)) ++q;
+        if (q - w == 1 && *w == ' ') continue;  // already canonical
+        out->Put(run, w - run);
+        out->Put(" ", 1);
+        run = q;
+      }
+      out->Put(run, le - run);
+    }
+    if (eol == end) break;
+    if (pending == 0) {
+      pending_at = eol;
+      pending_in_input = true;
+    } else {
+      pending_in_input &= eol == pending_at + 2 * pending;
+    }
+    ++pending;
+    p = eol + 2;
+  }
+  if (any) out->Put(pending > 0 && pending_in_input ? pending_at : kCrlf, 2);
   return bare;
 }
 
@@ -144,18 +207,19 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 Result<DkimBodyHash> HashDkimBody(DkimCanon c, std::string_view body, const EVP_MD* md,
-                                  int64_t limit) {
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
+                                  int64_t limit, EVP_MD_CTX* use) {
+  EvpMdCtxPtr owned(use == nullptr ? EVP_MD_CTX_new() : nullptr);
+  EVP_MD_CTX* ctx = use != nullptr ? use : owned.get();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1) {
     return Status::Internal("body hash: EVP_DigestInit failed");
   }
-  BodySink sink(ctx.get(), nullptr, limit);
+  BodySink sink(ctx, nullptr, limit);
   DkimBodyHash r;
   r.bare_cr_or_lf = CanonBody(c, body, &sink);
   sink.Flush();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!sink.ok() || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) {
+  if (!sink.ok() || EVP_DigestFinal_ex(ctx, digest, &len) != 1) {
     return Status::Internal("body hash: digest failed");
   }
   r.digest.assign(reinterpret_cast<char*>(digest), len);
@@ -176,38 +240,46 @@ void CanonicalizeHeader(DkimCanon c, std::string_view raw, size_t colon, std::st
     return;
   }
   // Relaxed (§3.4.2): lower-case name, no WSP around the colon, unfold,
-  // WSP runs to one SP, no WSP at the end of the value.
+  // WSP runs to one SP, no WSP at the end of the value. Runs of ordinary
+  // characters are appended whole.
   size_t name_end = colon;
   while (name_end > 0 && IsWsp(raw[name_end - 1])) --name_end;
-  for (size_t i = 0; i < name_end; ++i) out->push_back(Lower(raw[i]));
+  size_t at = out->size();
+  out->append(raw.data(), name_end);
+  for (size_t i = at; i < out->size(); ++i) (*out)[i] = Lower((*out)[i]);
   out->push_back(':');
   std::string_view v = raw.substr(colon + 1);
   if (v.size() >= 2 && v.substr(v.size() - 2) == "\r\n") v.remove_suffix(2);
   bool pending_space = false, started = false;
-  for (size_t i = 0; i < v.size(); ++i) {
+  size_t i = 0;
+  while (i < v.size()) {
     char ch = v[i];
     if (ch == '\r' && i + 1 < v.size() && v[i + 1] == '\n') {  // unfold
-      ++i;
+      i += 2;
       continue;
     }
     if (IsWsp(ch)) {
       pending_space = started;
+      ++i;
       continue;
     }
     if (pending_space) out->push_back(' ');
     pending_space = false;
     started = true;
-    out->push_back(ch);
+    size_t j = i + 1;
+    while (j < v.size() && !IsWsp(v[j]) && v[j] != '\r') ++j;
+    out->append(v.data() + i, j - i);
+    i = j;
   }
   out->append("\r\n");
 }
 
-void AppendSignedFields(const DkimMessageParts& parts, const std::vector<std::string>& names,
+void AppendSignedFields(const DkimMessageParts& parts, std::span<const std::string_view> names,
                         DkimCanon c, size_t self, std::string* out) {
   // Small: a dozen names over a few dozen fields; a bit per field marks use.
   std::vector<bool> used(parts.fields.size(), false);
   if (self < used.size()) used[self] = true;
-  for (const std::string& name : names) {
+  for (std::string_view name : names) {
     for (size_t i = parts.fields.size(); i-- > 0;) {
       if (!used[i] && EqualsIgnoreCase(parts.fields[i].name, name)) {
         used[i] = true;
@@ -220,6 +292,7 @@ void AppendSignedFields(const DkimMessageParts& parts, const std::vector<std::st
 
 DkimMessageParts SplitDkimMessage(std::string_view m) {
   DkimMessageParts parts;
+  parts.fields.reserve(24);
   size_t pos = 0;
   size_t field_start = std::string_view::npos;
   auto close_field = [&](size_t end) {
@@ -228,8 +301,8 @@ DkimMessageParts SplitDkimMessage(std::string_view m) {
     size_t colon = raw.find(':');
     // A colon on the first line only: "Name:" (obs: "Name :").
     size_t first_eol = raw.find('\n');
-    if (colon != std::string_view::npos && (first_eol == std::string_view::npos ||
-                                            colon < first_eol)) {
+    if (colon != std::string_view::npos &&
+        (first_eol == std::string_view::npos || colon < first_eol)) {
       size_t name_end = colon;
       while (name_end > 0 && IsWsp(raw[name_end - 1])) --name_end;
       if (name_end > 0) parts.fields.push_back({raw, raw.substr(0, name_end), colon});
@@ -299,8 +372,8 @@ Result<std::vector<DkimTag>> ParseDkimTagList(std::string_view s) {
       bool valchar = u >= 0x21 && u <= 0x7E;  // ';' cannot occur here
       if (!valchar && !IsFwsChar(ch)) {
         char buf[96];
-        std::snprintf(buf, sizeof buf, "%s: invalid character 0x%02X in the value",
-                      name.c_str(), u);
+        std::snprintf(buf, sizeof buf, "%s: invalid character 0x%02X in the value", name.c_str(),
+                      u);
         return err(buf);
       }
     }
@@ -332,8 +405,7 @@ bool ValidDkimDomain(std::string_view d, bool allow_underscore) {
       label = 0;
       continue;
     }
-    bool ok = IsAlpha(c) || IsDigit(c) || (c == '-' && label > 0) ||
-              (c == '_' && allow_underscore);
+    bool ok = IsAlpha(c) || IsDigit(c) || (c == '-' && label > 0) || (c == '_' && allow_underscore);
     if (!ok || ++label > 63) return false;
   }
   return label > 0 && d.back() != '-';

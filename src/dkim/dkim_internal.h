@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,7 +84,7 @@ void CanonicalizeHeader(DkimCanon c, std::string_view raw, size_t colon, std::st
 // each name the bottom-most instance not yet used, as RFC 6376 §5.4.2 says;
 // a name with no instance left adds nothing. The field at index `self` (the
 // signature being verified) is never selected.
-void AppendSignedFields(const DkimMessageParts& parts, const std::vector<std::string>& names,
+void AppendSignedFields(const DkimMessageParts& parts, std::span<const std::string_view> names,
                         DkimCanon c, size_t self, std::string* out);
 
 // ---- body ----
@@ -95,8 +96,9 @@ struct DkimBodyHash {
 };
 // One pass over the body: canonicalise (§3.4.3/§3.4.4) and hash, without a
 // canonical copy or regular expressions. limit < 0: whole body; else l=.
+// ctx: a context to use (re-initialised here), or null for a fresh one.
 Result<DkimBodyHash> HashDkimBody(DkimCanon c, std::string_view body, const EVP_MD* md,
-                                  int64_t limit = -1);
+                                  int64_t limit = -1, EVP_MD_CTX* ctx = nullptr);
 // The canonical body itself (for tests).
 std::string CanonicalizeBody(DkimCanon c, std::string_view body);
 
@@ -106,8 +108,8 @@ struct DkimParsedSignature {
   DkimSignatureInfo info;
   DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
   DkimCanonPair canon;
-  std::string b;    // decoded signature
-  std::string bh;   // decoded body hash
+  std::string b;                             // decoded signature
+  std::string bh;                            // decoded body hash
   size_t b_value_begin = 0, b_spec_end = 0;  // where b='s value sits in the parsed text
 };
 // Parses the value of a DKIM-Signature header field (everything after the

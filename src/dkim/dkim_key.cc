@@ -36,12 +36,12 @@ std::string OpenSslReason() {
 int RefusePassword(char*, int, int, void*) { return -1; }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -79,8 +79,10 @@ EVP_PKEY* ParsePublicDer(std::string_view der, bool allow_pkcs1_rsa) {
 
 Result<DkimKeyType> KeyTypeOf(EVP_PKEY* k) {
   switch (EVP_PKEY_get_base_id(k)) {
-    case EVP_PKEY_RSA: return DkimKeyType::kRsa;
-    case EVP_PKEY_ED25519: return DkimKeyType::kEd25519;
+    case EVP_PKEY_RSA:
+      return DkimKeyType::kRsa;
+    case EVP_PKEY_ED25519:
+      return DkimKeyType::kEd25519;
     default:
       return Status::Invalid(std::string("a ") + OBJ_nid2sn(EVP_PKEY_get_base_id(k)) +
                              " key; DKIM uses RSA or Ed25519 keys");
@@ -101,8 +103,8 @@ const EVP_MD* DkimSha1() {
 
 std::string Base64Encode(const uint8_t* data, size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                            static_cast<int>(n));
+  int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
   out.resize(static_cast<size_t>(len));
   return out;
 }
@@ -168,14 +170,16 @@ Result<DkimPrivateKey> DkimPrivateKey::Parse(std::string_view text, std::string_
   std::string_view t = Trim(text);
   EVP_PKEY* raw = nullptr;
   if (t.find("-----BEGIN") != std::string_view::npos) {
-    if (t.find("ENCRYPTED") != std::string_view::npos ||
+    if (t.find("BEGIN ENCRYPTED PRIVATE KEY") != std::string_view::npos ||
         t.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos) {
-      return fail("the private key is encrypted; sealmail signs unattended, so store it "
-                  "unencrypted and readable only by the sending user (chmod 600)");
+      return fail(
+          "the private key is encrypted; sealmail signs unattended, so store it "
+          "unencrypted and readable only by the sending user (chmod 600)");
     }
     if (t.find("PRIVATE KEY-----") == std::string_view::npos) {
-      return fail("not a private key (expected \"-----BEGIN PRIVATE KEY-----\" or "
-                  "\"-----BEGIN RSA PRIVATE KEY-----\")");
+      return fail(
+          "not a private key (expected \"-----BEGIN PRIVATE KEY-----\" or "
+          "\"-----BEGIN RSA PRIVATE KEY-----\")");
     }
     BioPtr bio(BIO_new_mem_buf(t.data(), static_cast<int>(t.size())));
     if (!bio) return Status::Internal("BIO_new_mem_buf failed");
@@ -246,9 +250,12 @@ Result<DkimPublicKey> DkimPublicKey::FromPem(std::string_view pem) {
   OPENSSL_free(header);
   OPENSSL_free(data);
   EVP_PKEY* k = nullptr;
-  if (label == "PUBLIC KEY") k = ParsePublicDer(der, false);
-  else if (label == "RSA PUBLIC KEY") k = ParsePublicDer(der, true);
-  else return Status::Invalid("a PEM \"" + label + "\", expected \"PUBLIC KEY\"");
+  if (label == "PUBLIC KEY")
+    k = ParsePublicDer(der, false);
+  else if (label == "RSA PUBLIC KEY")
+    k = ParsePublicDer(der, true);
+  else
+    return Status::Invalid("a PEM \"" + label + "\", expected \"PUBLIC KEY\"");
   if (k == nullptr) return Status::Invalid("PEM \"" + label + "\" does not hold a valid key");
   return DkimKeyAccess::MakePublic(k);
 }
@@ -266,8 +273,10 @@ Result<DkimPublicKey> DkimPublicKey::FromRecord(std::string_view record) {
   }
   DkimKeyType type = DkimKeyType::kRsa;
   if (const DkimTag* k = FindTag(*tags, "k")) {
-    if (k->value == "rsa") type = DkimKeyType::kRsa;
-    else if (k->value == "ed25519") type = DkimKeyType::kEd25519;
+    if (k->value == "rsa")
+      type = DkimKeyType::kRsa;
+    else if (k->value == "ed25519")
+      type = DkimKeyType::kEd25519;
     else {
       return Status::Invalid("key record: unknown key type k=" + k->value.substr(0, 40) +
                              " (expected rsa or ed25519)");
@@ -285,8 +294,7 @@ Result<DkimPublicKey> DkimPublicKey::FromRecord(std::string_view record) {
   };
   if (const DkimTag* h = FindTag(*tags, "h")) {
     if (!list_has(h->value, "sha256")) {
-      return Status::Invalid("key record: h=" + h->value.substr(0, 40) +
-                             " does not allow sha256");
+      return Status::Invalid("key record: h=" + h->value.substr(0, 40) + " does not allow sha256");
     }
   }
   if (const DkimTag* s = FindTag(*tags, "s")) {
@@ -308,8 +316,8 @@ Result<DkimPublicKey> DkimPublicKey::FromRecord(std::string_view record) {
   }
   if (compact.empty()) return Status::Invalid("key record: empty p=: the key has been revoked");
   auto der = Base64DecodeStrict(compact);
-  if (!der.ok()) return Status::Invalid("key record: p= is not valid base64: " +
-                                        der.status().message());
+  if (!der.ok())
+    return Status::Invalid("key record: p= is not valid base64: " + der.status().message());
   EVP_PKEY* key = nullptr;
   if (type == DkimKeyType::kRsa) {
     key = ParsePublicDer(*der, true);
@@ -354,8 +362,10 @@ Result<DkimPublicKey> DkimPublicKey::Load(const std::string& path) {
   if (t.find('"') != std::string_view::npos) {
     bool in = false;
     for (char c : t) {
-      if (c == '"') in = !in;
-      else if (in) record.push_back(c);
+      if (c == '"')
+        in = !in;
+      else if (in)
+        record.push_back(c);
     }
   } else {
     record = std::string(t);

@@ -99,14 +99,14 @@ TEST(DkimKeyTest, PrivateKeyFormsMatchTheirRecords) {
        1024},
       {Dkimpy("2048_testkey.key"), Dkimpy("2048_testkey_wo_markers.pub.txt"), DkimKeyType::kRsa,
        2048},
-      {Dkimpy("2048_testkey.key"), Dkimpy("2048_testkey_wo_markers.pub.rsa.txt"),
-       DkimKeyType::kRsa, 2048},
+      {Dkimpy("2048_testkey.key"), Dkimpy("2048_testkey_wo_markers.pub.rsa.txt"), DkimKeyType::kRsa,
+       2048},
       {Dkimpy("2048_testkey_PKCS8.key"), Dkimpy("2048_testkey_PKCS8.key.pub.txt"),
        DkimKeyType::kRsa, 2048},
       {Dkimpy("ed25519test.key"), Dkimpy("ed25519test.dns"), DkimKeyType::kEd25519, 256},
       {Shared("dkim-rfc8463/brisbane.ed25519.seed.b64"),
-       Shared("dkim-rfc8463/brisbane._domainkey.football.example.com.txt"),
-       DkimKeyType::kEd25519, 256},
+       Shared("dkim-rfc8463/brisbane._domainkey.football.example.com.txt"), DkimKeyType::kEd25519,
+       256},
       {Shared("dkim-rfc8463/test.rsa.private.pem"),
        Shared("dkim-rfc8463/test._domainkey.football.example.com.txt"), DkimKeyType::kRsa, 1024},
   };
@@ -179,7 +179,9 @@ TEST(DkimKeyTest, PublicPemForms) {
     ASSERT_TRUE(k.ok()) << k.status().message();
     EXPECT_TRUE(k->SameKey(priv->PublicKey()));
   }
-  EXPECT_FALSE(DkimPublicKey::FromPem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n").ok());
+  EXPECT_FALSE(
+      DkimPublicKey::FromPem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n")
+          .ok());
 }
 
 TEST(DkimKeyTest, DnsRecordIsSplitIntoCharacterStrings) {
@@ -215,10 +217,10 @@ TEST(DkimKeyTest, OrganizationalDomain) {
       {"Example.COM.", "example.com"},
       {"example.co.uk", "example.co.uk"},
       {"a.b.example.co.uk", "example.co.uk"},
-      {"co.uk", "co.uk"},  // a public suffix is its own (no registrable domain)
+      {"co.uk", "co.uk"},                      // a public suffix is its own (no registrable domain)
       {"alice.github.io", "alice.github.io"},  // private section of the list
       {"x.alice.github.io", "alice.github.io"},
-      {"mail.example", "mail.example"},  // unknown TLD: the "*" rule
+      {"mail.example", "mail.example"},    // unknown TLD: the "*" rule
       {"a.b.xn--fiqs8s", "b.xn--fiqs8s"},  // IDN TLD in A-labels
       {"[192.0.2.1]", "[192.0.2.1]"},
   };

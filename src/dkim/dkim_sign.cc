@@ -2,19 +2,30 @@
 #include <openssl/rsa.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <span>
 
 #include "dkim/dkim_internal.h"
 
 namespace sealmail {
 namespace {
 
-// Signed when present, in this order (From again right after: over-signing,
-// RFC 6376 §8.15, so nobody can add a second From that a reader would see).
+// Signed when present, in this order, lower-case as in h= (field names
+// compare case-insensitively). h= lists "from" once more: over-signing, RFC
+// 6376 §8.15, so nobody can add a second From that a reader would see.
 constexpr std::string_view kSignedFields[] = {
-    "From",         "To",           "Subject",
-    "Date",         "Message-ID",   "MIME-Version",
-    "Content-Type", "Content-Transfer-Encoding", "Reply-To",
-    "List-Unsubscribe", "List-Unsubscribe-Post",
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "reply-to",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
 };
 constexpr size_t kMaxColumns = 78;
 
@@ -30,20 +41,26 @@ std::string LowerAscii(std::string_view s) {
 // that no line exceeds kMaxColumns.
 class Folder {
  public:
-  explicit Folder(std::string_view name) : out_(name), col_(name.size()) { out_ += ':'; ++col_; }
-  // tok preceded by a space (sep) or directly attached; folds before it when
-  // it would not fit (the fold's CRLF SP is itself the separator).
-  void Add(std::string_view tok, bool sep, size_t keep_with = 0) {
-    size_t need = tok.size() + keep_with + (sep ? 1 : 0);
-    if (col_ + need > kMaxColumns && col_ > 1) {
+  Folder(std::string_view name, size_t reserve) : col_(name.size() + 1) {
+    out_.reserve(reserve);
+    out_.append(name);
+    out_ += ':';
+  }
+  // The pieces of one token, preceded by a space (sep) or directly attached;
+  // folds before it when it would not fit (the fold's CRLF SP is itself the
+  // separator). keep_with: room to leave for what must follow on the line.
+  void Add(std::initializer_list<std::string_view> pieces, bool sep, size_t keep_with = 0) {
+    size_t len = 0;
+    for (auto p : pieces) len += p.size();
+    if (col_ + len + keep_with + (sep ? 1 : 0) > kMaxColumns && col_ > 1) {
       out_ += "\r\n ";
       col_ = 1;
     } else if (sep) {
       out_ += ' ';
       ++col_;
     }
-    out_ += tok;
-    col_ += tok.size();
+    for (auto p : pieces) out_.append(p);
+    col_ += len;
   }
   // A long value that may be broken anywhere (base64 allows FWS inside).
   void AddBreakable(std::string_view v) {
@@ -75,21 +92,30 @@ bool ValidIdentity(std::string_view i, std::string_view d) {
   }
   std::string dom = LowerAscii(i.substr(at + 1));
   if (!ValidDkimDomain(dom, false)) return false;
-  return dom == d || (dom.size() > d.size() && dom.compare(dom.size() - d.size(), d.size(), d) == 0 &&
-                      dom[dom.size() - d.size() - 1] == '.');
+  return dom == d ||
+         (dom.size() > d.size() && dom.compare(dom.size() - d.size(), d.size(), d) == 0 &&
+          dom[dom.size() - d.size() - 1] == '.');
 }
 
 struct PkeyCtxFree {
   void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
 
+std::string_view Number(char (&buf)[24], long long v) {
+  int n = std::snprintf(buf, sizeof buf, "%lld", v);
+  return std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
 }  // namespace
 
 std::string_view DkimAlgorithmName(DkimAlgorithm a) {
   switch (a) {
-    case DkimAlgorithm::kRsaSha256: return "rsa-sha256";
-    case DkimAlgorithm::kEd25519Sha256: return "ed25519-sha256";
-    case DkimAlgorithm::kRsaSha1: return "rsa-sha1";
+    case DkimAlgorithm::kRsaSha256:
+      return "rsa-sha256";
+    case DkimAlgorithm::kEd25519Sha256:
+      return "ed25519-sha256";
+    case DkimAlgorithm::kRsaSha1:
+      return "rsa-sha1";
   }
   return "?";
 }
@@ -103,9 +129,12 @@ Result<DkimAlgorithm> ParseSigningAlgorithm(std::string_view name) {
 
 Result<DkimCanonPair> ParseDkimCanon(std::string_view text) {
   auto one = [](std::string_view s, DkimCanon* out) {
-    if (s == "simple") *out = DkimCanon::kSimple;
-    else if (s == "relaxed") *out = DkimCanon::kRelaxed;
-    else return false;
+    if (s == "simple")
+      *out = DkimCanon::kSimple;
+    else if (s == "relaxed")
+      *out = DkimCanon::kRelaxed;
+    else
+      return false;
     return true;
   };
   DkimCanonPair c;
@@ -138,8 +167,10 @@ Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
     return Status::Invalid("selector \"" + o.selector + "\" is not a valid DNS label sequence");
   }
   if (!o.identity.empty() && !ValidIdentity(o.identity, o.domain)) {
-    return Status::Invalid("identity \"" + o.identity + "\" must be an address or \"@domain\" "
-                           "in " + o.domain + " or a subdomain of it");
+    return Status::Invalid("identity \"" + o.identity +
+                           "\" must be an address or \"@domain\" "
+                           "in " +
+                           o.domain + " or a subdomain of it");
   }
   if (o.expire_seconds < 0) return Status::Invalid("negative expiry");
   std::string have = key.type() == DkimKeyType::kRsa
@@ -151,7 +182,8 @@ Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
         return Status::Invalid("algorithm rsa-sha256 needs an RSA key, but the key is " + have);
       }
       if (key.bits() < 1024 || key.bits() > 4096) {
-        return Status::Invalid("the key is " + have + "; rsa-sha256 keys must have 1024 to "
+        return Status::Invalid("the key is " + have +
+                               "; rsa-sha256 keys must have 1024 to "
                                "4096 bits (RFC 8301; 2048 recommended)");
       }
       break;
@@ -164,16 +196,39 @@ Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
     case DkimAlgorithm::kRsaSha1:
       return Status::Invalid("rsa-sha1 must not be used for signing (RFC 8301)");
   }
-  return DkimSigner(std::move(key), std::move(o));
+  DkimSigner signer(std::move(key), std::move(o));
+  signer.canon_name_ = DkimCanonName(signer.options_.canon);
+  return signer;
 }
 
 Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix) const {
+  std::string out;
+  SM_RETURN_IF_ERROR(SignInto(message, now_unix, 0, &out));
+  return out;
+}
+
+Result<std::string> DkimSigner::SignMessage(std::string_view message, int64_t now_unix) const {
+  std::string out;
+  SM_RETURN_IF_ERROR(SignInto(message, now_unix, message.size(), &out));
+  out.append(message);
+  return out;
+}
+
+// Per message: one pass over the body (canonicalised and hashed together,
+// from the message's own bytes), one over the signed fields, one EVP_MD_CTX
+// and one signature; the rest is a few hundred bytes of string building.
+Status DkimSigner::SignInto(std::string_view message, int64_t now_unix, size_t extra,
+                            std::string* out) const {
+  // A leading continuation line would fold into the DKIM-Signature we put on
+  // top and change it (found by dkim_verify_fuzz).
+  if (!message.empty() && (message[0] == ' ' || message[0] == '\t')) {
+    return Status::Invalid("DKIM: the header block starts with a continuation line");
+  }
   DkimMessageParts parts = SplitDkimMessage(message);
   if (parts.bare_cr_or_lf) {
-    return Status::Invalid("DKIM: a bare CR or LF in the header block; messages are signed "
-                           "with CRLF line ends");
+    return Status::Invalid(
+        "DKIM: a bare CR or LF in the header block; messages are signed with CRLF line ends");
   }
-  // Which of the signed fields are present.
   bool present[std::size(kSignedFields)] = {};
   for (const auto& f : parts.fields) {
     for (size_t i = 0; i < std::size(kSignedFields); ++i) {
@@ -182,83 +237,82 @@ Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix)
   }
   if (!present[0]) return Status::Invalid("DKIM: the message has no From header field");
 
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return Status::Internal("DKIM: out of memory");
   SM_ASSIGN_OR_RETURN(DkimBodyHash bh,
-                      HashDkimBody(options_.canon.body, parts.body, DkimSha256()));
+                      HashDkimBody(options_.canon.body, parts.body, DkimSha256(), -1, ctx.get()));
   if (bh.bare_cr_or_lf) {
-    return Status::Invalid("DKIM: a bare CR or LF in the body; messages are signed with CRLF "
-                           "line ends");
+    return Status::Invalid(
+        "DKIM: a bare CR or LF in the body; messages are signed with CRLF line ends");
   }
 
-  Folder f("DKIM-Signature");
-  f.Add("v=1;", true);
-  f.Add("a=" + std::string(DkimAlgorithmName(options_.algorithm)) + ";", true);
-  f.Add("c=" + DkimCanonName(options_.canon) + ";", true);
-  f.Add("d=" + options_.domain + ";", true);
-  f.Add("s=" + options_.selector + ";", true);
-  if (!options_.identity.empty()) f.Add("i=" + options_.identity + ";", true);
-  f.Add("t=" + std::to_string(now_unix) + ";", true);
+  Folder f("DKIM-Signature", 640 + extra);
+  char num[24];
+  f.Add({"v=1;"}, true);
+  f.Add({"a=", DkimAlgorithmName(options_.algorithm), ";"}, true);
+  f.Add({"c=", canon_name_, ";"}, true);
+  f.Add({"d=", options_.domain, ";"}, true);
+  f.Add({"s=", options_.selector, ";"}, true);
+  if (!options_.identity.empty()) f.Add({"i=", options_.identity, ";"}, true);
+  f.Add({"t=", Number(num, now_unix), ";"}, true);
   if (options_.expire_seconds > 0) {
-    f.Add("x=" + std::to_string(now_unix + options_.expire_seconds) + ";", true);
+    f.Add({"x=", Number(num, now_unix + options_.expire_seconds), ";"}, true);
   }
   // h=from:from:to:...; folded only after a ':' (FWS is allowed there).
-  std::vector<std::string> names = {"from"};
+  std::string_view names[std::size(kSignedFields) + 1];
+  size_t n = 0;
+  names[n++] = "from";
   for (size_t i = 0; i < std::size(kSignedFields); ++i) {
-    if (present[i]) names.push_back(LowerAscii(kSignedFields[i]));
+    if (present[i]) names[n++] = kSignedFields[i];
   }
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::string tok = (i == 0 ? "h=" : "") + names[i] + (i + 1 < names.size() ? ":" : ";");
-    f.Add(tok, i == 0);
-  }
-  f.Add("bh=" + Base64Encode(reinterpret_cast<const uint8_t*>(bh.digest.data()),
-                             bh.digest.size()) + ";",
-        true);
-  f.Add("b=", true, /*keep_with=*/12);
+  for (size_t i = 0; i < n; ++i)
+    f.Add({i == 0 ? "h=" : "", names[i], i + 1 < n ? ":" : ";"}, i == 0);
+  std::string bh64 =
+      Base64Encode(reinterpret_cast<const uint8_t*>(bh.digest.data()), bh.digest.size());
+  f.Add({"bh=", bh64, ";"}, true);
+  f.Add({"b="}, true, /*keep_with=*/12);
 
-  // Header hash input (§3.7): the signed fields in h= order, then this field
-  // with an empty b= and no final CRLF.
-  // The same selection a verifier makes, so that a message with two From
-  // fields (malformed, but possible) is signed as it will be checked.
+  // Header hash input (§3.7): the signed fields in h= order, selected as a
+  // verifier selects them (so a message with two From fields is signed as it
+  // will be checked), then this field with an empty b= and no final CRLF.
   std::string input;
   input.reserve(1024);
-  AppendSignedFields(parts, names, options_.canon.header, SIZE_MAX, &input);
+  AppendSignedFields(parts, std::span<const std::string_view>(names, n), options_.canon.header,
+                     SIZE_MAX, &input);
   std::string& sig_field = f.str();
   CanonicalizeHeader(options_.canon.header, sig_field, sig_field.find(':'), &input);
   if (options_.canon.header == DkimCanon::kRelaxed) input.resize(input.size() - 2);
 
   unsigned char digest[32];
   unsigned int dlen = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &dlen, DkimSha256(), nullptr) != 1) {
+  if (EVP_DigestInit_ex(ctx.get(), DkimSha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), input.data(), input.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &dlen) != 1) {
     return Status::Internal("DKIM: header digest failed");
   }
   EVP_PKEY* pkey = DkimKeyAccess::Get(key_);
   unsigned char sig[512];
   size_t siglen = sizeof sig;
   if (options_.algorithm == DkimAlgorithm::kRsaSha256) {
-    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(pkey, nullptr));
-    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(ctx.get(), DkimSha256()) != 1 ||
-        EVP_PKEY_sign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> pctx(EVP_PKEY_CTX_new(pkey, nullptr));
+    if (!pctx || EVP_PKEY_sign_init(pctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(pctx.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(pctx.get(), DkimSha256()) != 1 ||
+        EVP_PKEY_sign(pctx.get(), sig, &siglen, digest, dlen) != 1) {
       return Status::Internal("DKIM: RSA signing failed");
     }
   } else {
     // RFC 8463 §3: PureEdDSA over the SHA-256 of the header hash input.
-    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+    EVP_MD_CTX_reset(ctx.get());
+    if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
         EVP_DigestSign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
       return Status::Internal("DKIM: Ed25519 signing failed");
     }
   }
   f.AddBreakable(Base64Encode(sig, siglen));
   sig_field += "\r\n";
-  return std::move(sig_field);
-}
-
-Result<std::string> DkimSigner::SignMessage(std::string_view message, int64_t now_unix) const {
-  SM_ASSIGN_OR_RETURN(std::string out, Sign(message, now_unix));
-  out.reserve(out.size() + message.size());
-  out.append(message);
-  return out;
+  *out = std::move(sig_field);
+  return Status::Ok();
 }
 
 }  // namespace sealmail

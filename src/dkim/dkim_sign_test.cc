@@ -46,11 +46,17 @@ struct SignSetup {
 const SignSetup kSetups[] = {
     {"rsa1024-relaxed", "RSA", 1024, DkimAlgorithm::kRsaSha256, {}},
     {"rsa2048-relaxed", "RSA", 2048, DkimAlgorithm::kRsaSha256, {}},
-    {"rsa2048-simple", "RSA", 2048, DkimAlgorithm::kRsaSha256,
+    {"rsa2048-simple",
+     "RSA",
+     2048,
+     DkimAlgorithm::kRsaSha256,
      {DkimCanon::kSimple, DkimCanon::kSimple}},
     {"rsa4096-relaxed", "RSA", 4096, DkimAlgorithm::kRsaSha256, {}},
     {"ed25519-relaxed", "ED25519", 0, DkimAlgorithm::kEd25519Sha256, {}},
-    {"ed25519-simple", "ED25519", 0, DkimAlgorithm::kEd25519Sha256,
+    {"ed25519-simple",
+     "ED25519",
+     0,
+     DkimAlgorithm::kEd25519Sha256,
      {DkimCanon::kSimple, DkimCanon::kSimple}},
 };
 
@@ -104,8 +110,7 @@ TEST(DkimSignTest, HeaderFieldShape) {
   DkimSigner signer = MakeSigner(kSetups[1], Key("RSA", 2048));
   auto h = signer.Sign(kMessage, kNow);
   ASSERT_TRUE(h.ok());
-  EXPECT_EQ(h->rfind("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;", 0),
-            0u)
+  EXPECT_EQ(h->rfind("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;", 0), 0u)
       << *h;
   ASSERT_GE(h->size(), 2u);
   EXPECT_EQ(h->substr(h->size() - 2), "\r\n");
@@ -124,12 +129,18 @@ TEST(DkimSignTest, HeaderFieldShape) {
   EXPECT_GE(lines, 6u);
   // Every signed field present, From twice, nothing else.
   auto v = VerifyWith(*h + kMessage, signer.PublicKey());
-  std::vector<std::string> want = {"from",         "from",
-                                   "to",           "subject",
-                                   "date",         "message-id",
-                                   "mime-version", "content-type",
-                                   "content-transfer-encoding", "reply-to",
-                                   "list-unsubscribe", "list-unsubscribe-post"};
+  std::vector<std::string> want = {"from",
+                                   "from",
+                                   "to",
+                                   "subject",
+                                   "date",
+                                   "message-id",
+                                   "mime-version",
+                                   "content-type",
+                                   "content-transfer-encoding",
+                                   "reply-to",
+                                   "list-unsubscribe",
+                                   "list-unsubscribe-post"};
   EXPECT_EQ(v.sig.headers, want);
 }
 
@@ -164,17 +175,19 @@ TEST(DkimSignTest, TamperingIsNamed) {
     DkimResult rsa, ed25519;  // Ed25519 cannot tell "other key" from "changed header"
   };
   const Tamper tampers[] = {
-      {"body text",
-       [](std::string m) { return Replace(m, "1 December", "2 December"); },
+      {"body text", [](std::string m) { return Replace(m, "1 December", "2 December"); },
        DkimResult::kBodyChanged, DkimResult::kBodyChanged},
-      {"body appended",
-       [](std::string m) { return m + "P.S. click here\r\n"; },
+      {"body appended", [](std::string m) { return m + "P.S. click here\r\n"; },
        DkimResult::kBodyChanged, DkimResult::kBodyChanged},
       {"subject",
-       [](std::string m) { return Replace(m, "Subject: =?UTF-8?Q?Changes", "Subject: =?UTF-8?Q?Chang3s"); },
+       [](std::string m) {
+         return Replace(m, "Subject: =?UTF-8?Q?Changes", "Subject: =?UTF-8?Q?Chang3s");
+       },
        DkimResult::kHeaderChanged, DkimResult::kHeaderChanged},
       {"reply-to",
-       [](std::string m) { return Replace(m, "Reply-To: support@example.com", "Reply-To: evil@example.net"); },
+       [](std::string m) {
+         return Replace(m, "Reply-To: support@example.com", "Reply-To: evil@example.net");
+       },
        DkimResult::kHeaderChanged, DkimResult::kHeaderChanged},
       {"second From added on top",
        [](std::string m) { return "From: CEO <ceo@example.com>\r\n" + m; },
@@ -206,12 +219,12 @@ TEST(DkimSignTest, HarmlessChangesStillVerifyUnderRelaxed) {
     std::string good = *signer.SignMessage(kMessage, kNow);
     bool relaxed = s.canon.header == DkimCanon::kRelaxed;
     // A relay adds trace fields on top: never breaks a signature.
-    auto v1 = VerifyWith("Received: from relay by mx; Wed, 25 Nov 2026\r\n" + good,
-                         signer.PublicKey());
+    auto v1 =
+        VerifyWith("Received: from relay by mx; Wed, 25 Nov 2026\r\n" + good, signer.PublicKey());
     EXPECT_EQ(v1.result, DkimResult::kPass) << v1.reason;
     // Refolding a header and trailing whitespace in the body: relaxed only.
-    auto v2 = VerifyWith(Replace(good, "Subject: =?UTF-8", "subject:   =?UTF-8"),
-                         signer.PublicKey());
+    auto v2 =
+        VerifyWith(Replace(good, "Subject: =?UTF-8", "subject:   =?UTF-8"), signer.PublicKey());
     EXPECT_EQ(v2.result, relaxed ? DkimResult::kPass : DkimResult::kHeaderChanged) << v2.reason;
     auto v3 = VerifyWith(Replace(good, "Hello J=C3=BCrgen,", "Hello  J=C3=BCrgen,  "),
                          signer.PublicKey());
@@ -255,12 +268,15 @@ TEST(DkimSignTest, RefusesWhatCannotBeSigned) {
   auto no_from = signer.Sign("To: a@example.org\r\n\r\nx\r\n", kNow);
   EXPECT_EQ(no_from.status().code(), Status::Code::kInvalid);
   EXPECT_NE(no_from.status().message().find("no From"), std::string::npos);
+  // Regression (found by dkim_verify_fuzz): a leading continuation line would
+  // fold into the DKIM-Signature put on top of it.
+  auto leading_ws = signer.Sign(" x\r\nFrom: a@example.com\r\n\r\nx\r\n", kNow);
+  EXPECT_EQ(leading_ws.status().code(), Status::Code::kInvalid);
   auto bare_lf_head = signer.Sign("From: a@example.com\nTo: b@example.org\r\n\r\nx\r\n", kNow);
   EXPECT_EQ(bare_lf_head.status().code(), Status::Code::kInvalid);
   auto bare_lf_body = signer.Sign("From: a@example.com\r\n\r\nx\ny\r\n", kNow);
   EXPECT_EQ(bare_lf_body.status().code(), Status::Code::kInvalid);
-  EXPECT_NE(bare_lf_body.status().message().find("bare CR or LF in the body"),
-            std::string::npos);
+  EXPECT_NE(bare_lf_body.status().message().find("bare CR or LF in the body"), std::string::npos);
 }
 
 TEST(DkimSignTest, CreateChecksKeyAndOptions) {
@@ -316,7 +332,8 @@ TEST(DkimSignTest, ConcurrentSigningIsSafe) {
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 25; ++i) {
-          std::string m = Replace(kMessage, "juergen@", "juergen" + std::to_string(t * 100 + i) + "@");
+          std::string m =
+              Replace(kMessage, "juergen@", "juergen" + std::to_string(t * 100 + i) + "@");
           auto out = signer.SignMessage(m, kNow + i);
           if (!out.ok() || VerifyWith(*out, pub).result != DkimResult::kPass) ++bad;
         }
@@ -331,8 +348,8 @@ TEST(DkimSignTest, EmptyBodyAndNoFinalCrlf) {
   const std::string head = "From: a@example.com\r\nTo: b@example.org\r\nSubject: x\r\n";
   for (const SignSetup& s : {kSetups[1], kSetups[2], kSetups[4], kSetups[5]}) {
     DkimSigner signer = MakeSigner(s, Key(s.key_type, s.bits));
-    for (std::string m : {head, head + "\r\n", head + "\r\nno final crlf",
-                          head + "\r\ntrailing\r\n\r\n\r\n\r\n"}) {
+    for (std::string m :
+         {head, head + "\r\n", head + "\r\nno final crlf", head + "\r\ntrailing\r\n\r\n\r\n\r\n"}) {
       SCOPED_TRACE(std::string(s.name) + " " + testing::PrintToString(m));
       auto out = signer.SignMessage(m, kNow);
       ASSERT_TRUE(out.ok()) << out.status().message();

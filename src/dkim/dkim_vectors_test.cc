@@ -113,8 +113,8 @@ TEST(DkimVectorsTest, EximEd25519Verifies) {
 // key is the one dkimpy's test suite uses for it (test_dkim.py), kept in
 // testdata/ (zlib licence, as dkimpy).
 TEST(DkimVectorsTest, GmailDegenerateFoldingVerifies) {
-  std::string record =
-      ReadOrDie(std::string(SEALMAIL_SOURCE_DIR) + "/src/dkim/testdata/20120113._domainkey.gmail.com.txt");
+  std::string record = ReadOrDie(std::string(SEALMAIL_SOURCE_DIR) +
+                                 "/src/dkim/testdata/20120113._domainkey.gmail.com.txt");
   auto v = Verify(Shared(kPy + "test2.message"), {{"20120113._domainkey.gmail.com", record}});
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].result, DkimResult::kPass) << v[0].reason;
@@ -123,9 +123,9 @@ TEST(DkimVectorsTest, GmailDegenerateFoldingVerifies) {
 
 // "d=legitimate.com(.attacker.com": refused as malformed, not looked up.
 TEST(DkimVectorsTest, BadDomainIsMalformed) {
-  auto v = Verify(Shared(kPy + "test.message.baddomain"),
-                  {{"test._domainkey.legitimate.com(.attacker.com",
-                    ReadOrDie(Shared(kPy + "test.txt"))}});
+  auto v = Verify(
+      Shared(kPy + "test.message.baddomain"),
+      {{"test._domainkey.legitimate.com(.attacker.com", ReadOrDie(Shared(kPy + "test.txt"))}});
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].result, DkimResult::kMalformed);
   EXPECT_NE(v[0].reason.find("d=legitimate.com(.attacker.com is not a domain name"),
@@ -145,8 +145,9 @@ TEST(DkimVectorsTest, MalformedKeyRecordsAreRefused) {
       {"test_tlsrpt.txt", "not for email"},
   };
   for (const auto& c : cases) {
-    auto v = Verify(Shared(kPy + "rfc6376.signed.rsa.msg"),
-                    {{"test._domainkey.football.example.com", ReadOrDie(Shared(kPy + c.record_file))}});
+    auto v =
+        Verify(Shared(kPy + "rfc6376.signed.rsa.msg"),
+               {{"test._domainkey.football.example.com", ReadOrDie(Shared(kPy + c.record_file))}});
     ASSERT_EQ(v.size(), 1u);
     EXPECT_EQ(v[0].result, DkimResult::kBadKey) << c.record_file;
     EXPECT_NE(v[0].reason.find(c.want), std::string::npos) << v[0].reason;
@@ -164,8 +165,8 @@ TEST(DkimVectorsTest, DkimpyMessagesSignedWithDkimpyKeys) {
       {"2048_testkey_PKCS8.key", "2048_testkey_PKCS8.key.pub.txt", DkimAlgorithm::kRsaSha256},
       {"ed25519test.key", "ed25519test.dns", DkimAlgorithm::kEd25519Sha256},
   };
-  for (const std::string msg : {"test.message", "rfc6376.msg", "rfc6376.w1258.msg",
-                                "test_extra.message", "message.mbox"}) {
+  for (const std::string msg :
+       {"test.message", "rfc6376.msg", "rfc6376.w1258.msg", "test_extra.message", "message.mbox"}) {
     std::string m = ReadOrDie(Shared(kPy + msg));
     std::string crlf;
     for (size_t i = 0; i < m.size(); ++i) {
@@ -173,8 +174,8 @@ TEST(DkimVectorsTest, DkimpyMessagesSignedWithDkimpyKeys) {
       crlf += m[i];
     }
     for (const auto& k : keys) {
-      for (DkimCanonPair canon : {DkimCanonPair{}, DkimCanonPair{DkimCanon::kSimple,
-                                                                   DkimCanon::kSimple}}) {
+      for (DkimCanonPair canon :
+           {DkimCanonPair{}, DkimCanonPair{DkimCanon::kSimple, DkimCanon::kSimple}}) {
         SCOPED_TRACE(msg + " " + k.key + " " + DkimCanonName(canon));
         DkimSignerOptions o;
         o.domain = "example.com";

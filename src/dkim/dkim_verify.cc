@@ -62,7 +62,8 @@ std::string UtcTime(int64_t t) {
   time_t tt = static_cast<time_t>(t);
   struct tm tm;
   char buf[64];
-  if (gmtime_r(&tt, &tm) == nullptr || strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+  if (gmtime_r(&tt, &tm) == nullptr ||
+      strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
     return std::to_string(t);
   }
   return buf;
@@ -132,7 +133,7 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
   auto key = opts.key_lookup(sig.info.domain, sig.info.selector);
   if (!key.ok()) {
     v.result = key.status().code() == Status::Code::kNotFound ? DkimResult::kKeyUnavailable
-                                                               : DkimResult::kBadKey;
+                                                              : DkimResult::kBadKey;
     v.reason = key.status().message();
     return v;
   }
@@ -155,7 +156,8 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
     std::string idom = sig.info.identity.substr(sig.info.identity.rfind('@') + 1);
     if (idom != sig.info.domain) {
       v.result = DkimResult::kMalformed;
-      v.reason = "i=" + Short(sig.info.identity) + " is a subdomain of d=, which the key "
+      v.reason = "i=" + Short(sig.info.identity) +
+                 " is a subdomain of d=, which the key "
                  "record's t=s forbids";
       return v;
     }
@@ -189,7 +191,8 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
   // yet used; a name with none left contributes nothing (§5.4.2).
   std::string input;
   input.reserve(1024);
-  AppendSignedFields(parts, sig.info.headers, sig.canon.header, sig_index, &input);
+  std::vector<std::string_view> names(sig.info.headers.begin(), sig.info.headers.end());
+  AppendSignedFields(parts, names, sig.canon.header, sig_index, &input);
   std::string self(field.raw.substr(0, field.colon + 1));
   self.append(value.substr(0, sig.b_value_begin));
   self.append(value.substr(sig.b_spec_end));
@@ -211,9 +214,10 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
     size_t want = static_cast<size_t>(EVP_PKEY_get_size(pkey));
     if (sig.b.size() != want) {
       v.result = DkimResult::kKeyMismatch;
-      v.reason = "the signature is " + std::to_string(sig.b.size() * 8) + " bits but the key "
-                 "for " + where + " is " + std::to_string(key->bits()) +
-                 ": it was made with another key";
+      v.reason = "the signature is " + std::to_string(sig.b.size() * 8) +
+                 " bits but the key "
+                 "for " +
+                 where + " is " + std::to_string(key->bits()) + ": it was made with another key";
       return v;
     }
     std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(pkey, nullptr));
@@ -228,21 +232,22 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
     ERR_clear_error();
     if (!ok) {
       v.result = DkimResult::kKeyMismatch;
-      v.reason = "the signature was not made with the key for " + where +
-                 " (or its b= was altered)";
+      v.reason =
+          "the signature was not made with the key for " + where + " (or its b= was altered)";
       return v;
     }
     if (rlen != dlen || std::memcmp(rec, digest, dlen) != 0) {
       v.result = DkimResult::kHeaderChanged;
-      v.reason = "a signed header field was changed after signing (the signature does not "
-                 "match the fields in h=)";
+      v.reason =
+          "a signed header field was changed after signing (the signature does not "
+          "match the fields in h=)";
       return v;
     }
   } else {
     if (sig.b.size() != 64) {
       v.result = DkimResult::kMalformed;
-      v.reason = "an ed25519-sha256 signature must be 64 bytes, b= has " +
-                 std::to_string(sig.b.size());
+      v.reason =
+          "an ed25519-sha256 signature must be 64 bytes, b= has " + std::to_string(sig.b.size());
       return v;
     }
     // RFC 8463: PureEdDSA over the SHA-256 digest of the header hash input.
@@ -254,8 +259,10 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
     if (!ok) {
       // Ed25519 cannot tell the two apart: say both.
       v.result = DkimResult::kHeaderChanged;
-      v.reason = "the signature does not match: a signed header field was changed after "
-                 "signing, or it was made with another key than the one for " + where;
+      v.reason =
+          "the signature does not match: a signed header field was changed after "
+          "signing, or it was made with another key than the one for " +
+          where;
       return v;
     }
   }
@@ -279,17 +286,28 @@ DkimVerdict VerifyOne(const DkimMessageParts& parts, size_t sig_index,
 
 std::string_view DkimResultName(DkimResult r) {
   switch (r) {
-    case DkimResult::kPass: return "pass";
-    case DkimResult::kNoSignature: return "no signature";
-    case DkimResult::kMalformed: return "malformed signature";
-    case DkimResult::kRefusedAlgorithm: return "refused algorithm";
-    case DkimResult::kWrongDomain: return "wrong domain";
-    case DkimResult::kKeyUnavailable: return "no key";
-    case DkimResult::kBadKey: return "bad key";
-    case DkimResult::kKeyMismatch: return "key mismatch";
-    case DkimResult::kBodyChanged: return "body changed";
-    case DkimResult::kHeaderChanged: return "header changed";
-    case DkimResult::kExpired: return "expired";
+    case DkimResult::kPass:
+      return "pass";
+    case DkimResult::kNoSignature:
+      return "no signature";
+    case DkimResult::kMalformed:
+      return "malformed signature";
+    case DkimResult::kRefusedAlgorithm:
+      return "refused algorithm";
+    case DkimResult::kWrongDomain:
+      return "wrong domain";
+    case DkimResult::kKeyUnavailable:
+      return "no key";
+    case DkimResult::kBadKey:
+      return "bad key";
+    case DkimResult::kKeyMismatch:
+      return "key mismatch";
+    case DkimResult::kBodyChanged:
+      return "body changed";
+    case DkimResult::kHeaderChanged:
+      return "header changed";
+    case DkimResult::kExpired:
+      return "expired";
   }
   return "?";
 }
@@ -307,13 +325,18 @@ Result<DkimParsedSignature> ParseDkimSignature(std::string_view value, bool* ref
     *refused = true;
     return Status::Invalid(std::move(why));
   };
-  if (get("v")->value != "1") return refuse("v=" + Short(get("v")->value) + " is not DKIM version 1");
+  if (get("v")->value != "1")
+    return refuse("v=" + Short(get("v")->value) + " is not DKIM version 1");
 
   p.info.algorithm = LowerAscii(get("a")->value);
-  if (p.info.algorithm == "rsa-sha256") p.algorithm = DkimAlgorithm::kRsaSha256;
-  else if (p.info.algorithm == "ed25519-sha256") p.algorithm = DkimAlgorithm::kEd25519Sha256;
-  else if (p.info.algorithm == "rsa-sha1") p.algorithm = DkimAlgorithm::kRsaSha1;
-  else return refuse("unknown algorithm a=" + Short(get("a")->value));
+  if (p.info.algorithm == "rsa-sha256")
+    p.algorithm = DkimAlgorithm::kRsaSha256;
+  else if (p.info.algorithm == "ed25519-sha256")
+    p.algorithm = DkimAlgorithm::kEd25519Sha256;
+  else if (p.info.algorithm == "rsa-sha1")
+    p.algorithm = DkimAlgorithm::kRsaSha1;
+  else
+    return refuse("unknown algorithm a=" + Short(get("a")->value));
 
   const DkimTag* b = get("b");
   auto bdec = Base64DecodeStrict(StripFws(b->value));

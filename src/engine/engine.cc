@@ -1,12 +1,14 @@
 #include "engine/engine.h"
 
 #include <filesystem>
+#include <random>
 
 #include "address/address.h"
 #include "address/address_find.h"
 #include "guard/audience_set.h"
 #include "base/file.h"
 #include "base/hash.h"
+#include "bounce/bounce.h"
 #include "delivery/delivery.h"
 #include "template/template_renderer.h"
 #include "transport/transport.h"
@@ -27,10 +29,17 @@ Result<std::unique_ptr<Transport>> MakeTransport(const Campaign& c) {
       SM_ASSIGN_OR_RETURN(auto t, DirTransport::Open(c.transport.dir_path));
       return std::unique_ptr<Transport>(std::move(t));
     }
+    case TransportConfig::Kind::kSmtp:
+    case TransportConfig::Kind::kSmtps: {
+      // EHLO names the sender's domain (we have no better public name).
+      auto t = SmtpTransport::Open(c.transport, c.message.from.address.domain);
+      if (!t.ok()) return Status::Invalid(c.file + ": " + t.status().message());
+      return std::unique_ptr<Transport>(std::move(*t));
+    }
     default:
       return Status::Invalid(c.file + ": [transport] url: \"" + c.transport.url +
-                             "\": SMTP and MX delivery are not in this build yet; use "
-                             "url = \"dir:PATH\" to write the messages to files");
+                             "\": MX delivery is not in this build yet; use a relay "
+                             "(smtp://HOST:PORT or smtps://HOST:PORT) or dir:PATH");
   }
 }
 
@@ -219,6 +228,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
   bool stop = false;
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
   while (!stop) {
     if (opts.stop != nullptr && opts.stop->load()) {
       rep.interrupted = true;
@@ -228,6 +239,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     if (leased.empty()) break;
     std::vector<Transition> ts;
     ts.reserve(leased.size());
+    // Compose (and guard) the whole batch, then hand the guarded messages
+    // to the transport together (it may send them in parallel).
+    std::vector<GuardedMessage> msgs;
+    std::vector<size_t> msg_ts;     // index into ts of each message
+    std::vector<int> msg_attempts;  // attempts including this one
+    msgs.reserve(leased.size());
     for (auto& sr : leased) {
       Transition t;
       t.id = sr.id;
@@ -257,8 +274,29 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
         continue;
       }
       t.message_id = msg->message_id();
-      ++rep.attempted;
-      Outcome out = transport->Send(*msg);
+      msg_ts.push_back(ts.size());
+      msg_attempts.push_back(sr.attempts + 1);
+      msgs.push_back(std::move(*msg));
+      ts.push_back(std::move(t));
+    }
+    if (rep.halted) {
+      // Nothing leaves after a violation, not even earlier messages of this batch.
+      for (size_t i : msg_ts) {
+        ts[i].state = DeliveryState::kDeferred;
+        ts[i].retry_at = clock_.NowUnix();
+        ts[i].detail = "leak guard halted the campaign";
+      }
+      msgs.clear();
+    }
+    std::vector<const GuardedMessage*> batch_ptrs;
+    batch_ptrs.reserve(msgs.size());
+    for (const auto& m : msgs) batch_ptrs.push_back(&m);
+    rep.attempted += msgs.size();
+    std::vector<Outcome> outs = transport->SendBatch(batch_ptrs);
+    for (size_t k = 0; k < msgs.size(); ++k) {
+      const GuardedMessage* msg = &msgs[k];
+      const Outcome& out = outs[k];
+      Transition& t = ts[msg_ts[k]];
       t.detail = out.detail;
       t.has_audit = true;
       t.audit.recipient = msg->recipient();
@@ -277,18 +315,38 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
           ++rep.failed_now;
           break;
         case Outcome::Kind::kTransient:
-        case Outcome::Kind::kUncertain:
-          // The dir transport fails transiently only on local trouble (disk
-          // full, permissions): stop the run instead of spinning on it.
+        case Outcome::Kind::kUncertain: {
           t.state = DeliveryState::kDeferred;
-          t.retry_at = clock_.NowUnix();
-          ++rep.deferred_now;
-          rep.stop_reason = out.detail;
-          stop = true;
+          if (out.kind == Outcome::Kind::kUncertain) {
+            t.detail = "uncertain (the server may have taken it; resent with the same "
+                       "Message-ID): " + out.detail;
+            t.audit.detail = t.detail;
+          }
+          if (out.stop_run) {
+            // Local trouble (disk full) or a configuration problem (TLS
+            // policy, AUTH): stop the run instead of spinning on it.
+            t.retry_at = clock_.NowUnix();
+            rep.stop_reason = out.detail;
+            stop = true;
+            ++rep.deferred_now;
+            break;
+          }
+          // Exponential backoff with jitter, bounded by max_age (bounce/).
+          RetryPolicy policy{c.transport.retry_interval_seconds, c.transport.max_age_seconds};
+          int64_t delay = RetryDelaySeconds(policy, msg_attempts[k], jitter(rng));
+          if (delay < 0) {
+            t.state = DeliveryState::kFailed;
+            t.detail = "gave up after max_age: " + t.detail;
+            t.audit.detail = t.detail;
+            ++rep.failed_now;
+          } else {
+            t.retry_at = clock_.NowUnix() + delay;
+            ++rep.deferred_now;
+          }
           break;
+        }
       }
       t.audit.outcome = std::string(DeliveryStateName(t.state));
-      ts.push_back(std::move(t));
     }
     SM_RETURN_IF_ERROR(store->Record(ts));
     if (progress && (clock_.MonotonicNanos() - last_progress > 1000000000 || stop)) {

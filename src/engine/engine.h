@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "dkim/dkim.h"
 #include "guard/guard.h"
 #include "scope/exposure.h"
+#include "scope/scope_reader.h"
 #include "store/store.h"
 
 namespace sealmail {
@@ -114,6 +116,20 @@ struct ScopeReport {
   bool has_state = false;
 };
 
+// `scope` over an archive of sent mail (mbox, Maildir, .eml tree or file).
+struct ScopeArchiveOptions {
+  std::string path;
+  std::string audience_csv;  // optional: count only these people
+};
+
+struct ScopeArchiveReport {
+  ArchiveKind kind = ArchiveKind::kMbox;
+  // The graph, the bad messages and the bytes read. Never null on success.
+  std::unique_ptr<ScopeAnalyser> analyser;
+  std::shared_ptr<const AudienceSet> audience;  // null without --audience
+  uint64_t audience_rows_refused = 0;
+};
+
 class Engine {
  public:
   explicit Engine(const Clock& clock) : clock_(clock) {}
@@ -138,6 +154,11 @@ class Engine {
 
   // "Who saw whose address" over the campaign's own audit trail.
   Result<ScopeReport> ScopeOwn(const Campaign& c, const std::string& state_path);
+
+  // "Who saw whose address" over an archive (engine_scope.cc). Bad messages
+  // are counted in the report; errors only when PATH or the audience cannot
+  // be read at all.
+  Result<ScopeArchiveReport> ScopeArchive(const ScopeArchiveOptions& opts);
 
   static std::string DefaultStatePath(const Campaign& c);
 

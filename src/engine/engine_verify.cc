@@ -14,8 +14,8 @@ namespace {
 
 std::string Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return std::string(s);
@@ -64,7 +64,8 @@ Result<VerifyReport> Engine::Verify(const VerifyOptions& o) {
     SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(*c));
     key = signer->PublicKey();  // the public half of the campaign's private key
   } else if (c != nullptr) {
-    return Status::Invalid(c->file + ": no [dkim] section, so no key to check against (add "
+    return Status::Invalid(c->file +
+                           ": no [dkim] section, so no key to check against (add "
                            "[dkim], or give --key with the published record or public key)");
   } else {
     return Status::Invalid("nothing to check against: give the campaign DIR, or --key");
@@ -119,8 +120,10 @@ Result<VerifyReport> Engine::Verify(const VerifyOptions& o) {
   }
   rep.from_aligned = from && DkimAligned(rep.from_domain, v.sig.domain);
   if (!rep.from_aligned) {
-    return fail("wrong domain: the signature by d=" + v.sig.domain + " is valid, but the From "
-                "domain " + (from ? rep.from_domain : std::string("(none)")) +
+    return fail("wrong domain: the signature by d=" + v.sig.domain +
+                " is valid, but the From "
+                "domain " +
+                (from ? rep.from_domain : std::string("(none)")) +
                 " is not aligned with it, so it does not vouch for the sender");
   }
   if (c == nullptr) {
@@ -132,21 +135,20 @@ Result<VerifyReport> Engine::Verify(const VerifyOptions& o) {
 
   rep.campaign_checked = true;
   if (!to) return fail("no recipient: the message has no To address to match a Message-ID");
-  rep.expected_message_id =
-      MakeMessageId(c->name, to->Key(), c->message.from.address.domain);
+  rep.expected_message_id = MakeMessageId(c->name, to->Key(), c->message.from.address.domain);
   rep.message_id_ours = rep.message_id == rep.expected_message_id;
   if (!rep.message_id_ours) {
     return fail("unknown Message-ID: " + (rep.message_id.empty() ? "(none)" : rep.message_id) +
-                " is not the Message-ID campaign " + c->name + " gives " + rep.recipient +
-                " (" + rep.expected_message_id + ")");
+                " is not the Message-ID campaign " + c->name + " gives " + rep.recipient + " (" +
+                rep.expected_message_id + ")");
   }
 
   std::string state_path = o.state_path.empty() ? DefaultStatePath(*c) : o.state_path;
   if (!std::filesystem::exists(state_path)) {
     rep.state = "no state";
     rep.genuine = true;
-    rep.reason = "signed with the campaign's key and carries its Message-ID for " +
-                 rep.recipient + " (no state at " + state_path + " to confirm it was sent)";
+    rep.reason = "signed with the campaign's key and carries its Message-ID for " + rep.recipient +
+                 " (no state at " + state_path + " to confirm it was sent)";
     return rep;
   }
   SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(state_path, &clock_));
@@ -158,8 +160,8 @@ Result<VerifyReport> Engine::Verify(const VerifyOptions& o) {
   }
   if (found->state != DeliveryState::kSent) {
     rep.state = "not sent (" + std::string(DeliveryStateName(found->state)) + ")";
-    return fail("not sent: signed with the campaign's key, but the state records " +
-                rep.recipient + " as " + std::string(DeliveryStateName(found->state)) +
+    return fail("not sent: signed with the campaign's key, but the state records " + rep.recipient +
+                " as " + std::string(DeliveryStateName(found->state)) +
                 " (a preview, or a message that never left?)");
   }
   rep.state = "sent";

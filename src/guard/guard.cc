@@ -6,6 +6,7 @@
 #include "address/address.h"
 #include "address/address_find.h"
 #include "mime/mime_decode.h"
+#include "mime/mime_visible.h"
 
 namespace sealmail {
 namespace {
@@ -30,7 +31,8 @@ Result<std::string> OneMailboxKey(std::string_view value) {
   return mb->address.Key();
 }
 
-// Looks for audience members in every view of a message.
+// Looks up the tokens of every view of a message (VisitVisibleAddresses) in
+// the audience.
 class Scanner {
  public:
   Scanner(const AudienceSet& set, const std::vector<std::string>& self,
@@ -38,61 +40,6 @@ class Scanner {
       : set_(set), out_(out), recipient_(recipient) {
     for (const auto& s : self) self_.insert(AudienceSet::HashOf(s));
     if (!self.empty()) self_canonical_ = self[0];
-  }
-
-  // The A-label spelling of a found address, so that the audit trail names
-  // each person one way.
-  static std::string Canonical(std::string_view spelling) {
-    size_t at = spelling.rfind('@');
-    std::string_view domain = spelling.substr(at + 1);
-    bool non_ascii = false;
-    for (unsigned char c : domain) non_ascii |= c >= 0x80;
-    if (!non_ascii) return std::string(spelling);
-    auto ascii = DomainToAscii(domain);
-    if (!ascii.ok()) return std::string(spelling);
-    return std::string(spelling.substr(0, at + 1)) + *ascii;
-  }
-
-  // Scans text and the decodings an attacker could hide an address behind.
-  void ScanAll(std::string_view text, const std::string& where) {
-    Scan(text, where);
-    // Decode only when a reference that can spell part of an address is
-    // present: "&amp;" in every HTML link is not worth a second pass.
-    bool amp = false, pct = false;
-    for (size_t i = text.find('&'); i != std::string_view::npos && !amp;
-         i = text.find('&', i + 1)) {
-      std::string_view rest = text.substr(i + 1);
-      amp = (!rest.empty() && rest[0] == '#') || rest.rfind("commat", 0) == 0 ||
-            rest.rfind("period", 0) == 0 || rest.rfind("hyphen", 0) == 0 ||
-            rest.rfind("dash", 0) == 0 || rest.rfind("lowbar", 0) == 0;
-    }
-    for (size_t i = text.find('%'); i != std::string_view::npos && !pct;
-         i = text.find('%', i + 1)) {
-      pct = i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(text[i + 2]));
-    }
-    if (amp) {
-      std::string e = DecodeHtmlEntities(text);
-      Scan(e, where + " (HTML entities decoded)");
-      if (e.find('%') != std::string::npos) Scan(DecodePercent(e), where + " (URL-decoded)");
-    }
-    if (pct) Scan(DecodePercent(text), where + " (URL-decoded)");
-  }
-
-  void Scan(std::string_view text, const std::string& where) {
-    FindAddressTokens(text, [&](const AddressToken& t) {
-      Lookup(t, where);
-      // A non-ASCII domain may be written in any case or normalisation form:
-      // its A-label (UTS #46 mapping, NFC) is the one spelling to compare.
-      bool non_ascii = false;
-      for (unsigned char c : t.domain) non_ascii |= c >= 0x80;
-      if (!non_ascii) return;
-      auto ascii = DomainToAscii(t.domain);
-      if (!ascii.ok()) return;
-      AddressToken alabel = t;
-      alabel.domain = *ascii;
-      Lookup(alabel, where);
-    });
   }
 
   void Lookup(const AddressToken& t, const std::string& where) {
@@ -108,38 +55,10 @@ class Scanner {
         return;
       }
       if (!found_hashes_.insert(h).second) return;  // report each member once
-      found_.push_back(Canonical(cand));
+      found_.push_back(CanonicalDomainSpelling(cand));
       out_->push_back(
           {std::string(recipient_), where, "names another audience member, " + MaskAddress(cand)});
     });
-  }
-
-  void Part(const MimePart& part, const std::string& path) {
-    for (const HeaderField& h : part.headers) {
-      std::string where = path + "header " + h.name;
-      if (h.value.find("=?") != std::string::npos)
-        ScanAll(DecodeHeaderText(h.value), where);
-      else
-        ScanAll(h.value, where);
-    }
-    if (!part.children.empty()) {
-      int i = 0;
-      for (const MimePart& c : part.children) {
-        Part(c, path + (part.content_type == "message/rfc822"
-                            ? "attached message, "
-                            : "part " + std::to_string(++i) + " (" + c.content_type + "), "));
-      }
-      return;
-    }
-    std::string where = path.empty() ? "body (" + part.content_type + ")" : path + "body";
-    std::string name = part.Param("name");
-    if (!name.empty()) where += " \"" + name + "\"";
-    std::string charset = part.Param("charset");
-    if (!charset.empty() && charset != "utf-8" && charset != "us-ascii") {
-      ScanAll(ToUtf8(charset, part.body), where);
-    } else {
-      ScanAll(part.body, where);
-    }
   }
 
   std::vector<std::string> TakeFound() { return std::move(found_); }
@@ -233,8 +152,9 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   else
     self.push_back(Lower(recipient));
   Scanner scan(*audience_, self, &found, recipient);
-  scan.Part(parsed.root, "");
-  scan.Scan(bytes, "message bytes");
+  VisitVisibleAddresses(parsed.root, bytes, [&](const AddressToken& t, const std::string& where) {
+    scan.Lookup(t, where);
+  });
 
   if (!found.empty()) {
     std::string msg = "leak guard blocked the message to " + MaskAddress(recipient);

@@ -36,7 +36,14 @@ Outcome DirTransport::Send(const GuardedMessage& m) {
   if (s.ok()) return {Outcome::Kind::kDelivered, "written"};
   // A full disk or a permission problem may clear up; the state keeps the
   // recipient and a later run writes it.
-  return {Outcome::Kind::kTransient, s.message()};
+  return {Outcome::Kind::kTransient, s.message(), /*stop_run=*/true};
+}
+
+std::vector<Outcome> Transport::SendBatch(const std::vector<const GuardedMessage*>& batch) {
+  std::vector<Outcome> out;
+  out.reserve(batch.size());
+  for (const GuardedMessage* m : batch) out.push_back(Send(*m));
+  return out;
 }
 
 }  // namespace sealmail

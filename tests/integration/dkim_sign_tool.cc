@@ -28,8 +28,8 @@ int main(int argc, char** argv) {
   DkimSignerOptions o;
   o.domain = argv[2];
   o.selector = argv[3];
-  o.algorithm = key->type() == DkimKeyType::kRsa ? DkimAlgorithm::kRsaSha256
-                                                 : DkimAlgorithm::kEd25519Sha256;
+  o.algorithm =
+      key->type() == DkimKeyType::kRsa ? DkimAlgorithm::kRsaSha256 : DkimAlgorithm::kEd25519Sha256;
   if (argc > 4) {
     auto a = ParseSigningAlgorithm(argv[4]);
     if (!a.ok()) {
