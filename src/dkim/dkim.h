@@ -147,8 +147,9 @@ class DkimSigner {
   // when present, in this order: From (listed twice so that a second From
   // cannot be added), To, Subject, Date, Message-ID, MIME-Version,
   // Content-Type, Content-Transfer-Encoding, Reply-To, List-Unsubscribe,
-  // List-Unsubscribe-Post. kInvalid when the message has no From header or a
-  // bare CR/LF; kInternal when OpenSSL fails.
+  // List-Unsubscribe-Post (h=from:from:to:...). kInvalid when the message
+  // has no From header, a bare CR or LF, or starts with a continuation line;
+  // kInternal when OpenSSL fails.
   Result<std::string> Sign(std::string_view message, int64_t now_unix) const;
   // Sign, then the header field followed by the message.
   Result<std::string> SignMessage(std::string_view message, int64_t now_unix) const;

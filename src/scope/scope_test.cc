@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "scope/scope_csv.h"
 #include "scope/scope_message.h"
@@ -127,6 +131,36 @@ TEST(ScopeAnalyserTest, AudienceRestrictsExposedAndViewers) {
   auto v = a.graph().viewers();
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v["b@x.example"], (std::set<std::string>{"a@x.example"}));
+}
+
+TEST(ScopeAnalyserTest, EveryReceiverHeaderCounts) {
+  ScopeAnalyser a(nullptr);
+  a.AddMessage("To: undisclosed-recipients:;\nBcc: b@x.example\nDelivered-To: d@x.example\n"
+               "X-Original-To: o@x.example\nResent-To: r@x.example\nSubject: hi t@x.example\n\n",
+               "f", 0);
+  EXPECT_EQ(a.graph().summary().recipients, 4u);
+  EXPECT_EQ(a.graph().viewers().at("t@x.example").size(), 4u);
+}
+
+TEST(ScopeReaderTest, MaildirWithSubfoldersAndDetection) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("sm_scope_md_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  for (const char* d : {"cur", "new", "tmp", ".Sent/cur", ".Sent/new"}) fs::create_directories(root / d);
+  auto write = [](const fs::path& p, const std::string& text) { std::ofstream(p) << text; };
+  write(root / "cur" / "1:2,S", "To: a@x.example, b@x.example\n\nhi\n");
+  write(root / "new" / "2", "To: c@x.example\n\nhi\n");
+  write(root / ".Sent" / "cur" / "3:2,S", "To: d@x.example, e@x.example\n\nhi\n");
+  write(root / "tmp" / "4", "To: f@x.example, g@x.example\n\nnot delivered yet\n");
+  write(root / "cur" / ".hidden", "To: h@x.example, i@x.example\n\n");
+  auto kind = DetectArchive(root.string());
+  ASSERT_TRUE(kind.ok());
+  EXPECT_EQ(*kind, ArchiveKind::kMaildir);
+  ScopeAnalyser a(nullptr);
+  ASSERT_TRUE(ReadArchive(root.string(), *kind, &a).ok());
+  EXPECT_EQ(a.graph().summary().messages, 3u);
+  EXPECT_EQ(a.graph().exposed_count(), 4u);  // a, b, d, e
+  fs::remove_all(root);
 }
 
 TEST(ExposedCsvTest, QuotesAndCounts) {

@@ -140,6 +140,7 @@ Outcome SmtpTransport::SendOne(size_t worker, const GuardedMessage& m) {
   }
   SmtpSession& s = *sessions_[worker];
   BounceInput in;
+  bool reused = s.is_open();
   if (!s.is_open()) {
     SmtpResult r = s.Open();
     if (!r.ok) {
@@ -152,10 +153,26 @@ Outcome SmtpTransport::SendOne(size_t worker, const GuardedMessage& m) {
   }
   if (in.detail.empty()) {
     SmtpResult r = s.Send(m.envelope_from(), m.recipient(), m.bytes());
-    in.stage = r.ok ? BounceInput::Stage::kDone : ToBounceStage(r.stage);
-    in.code = r.reply.code;
-    in.connection_lost = r.connection_lost;
-    in.detail = r.ok ? r.reply.ToString() : r.Describe();
+    if (reused && !r.ok && r.connection_lost && r.reply.code == 0 && r.stage == SmtpStage::kMail) {
+      // A kept-open connection the server had closed while idle: nothing of
+      // this transaction was taken, so open a fresh one and try once more.
+      SmtpResult o = s.Open();
+      if (o.ok) {
+        r = s.Send(m.envelope_from(), m.recipient(), m.bytes());
+      } else {
+        in.stage = BounceInput::Stage::kSession;
+        in.code = o.reply.code;
+        in.connection_lost = true;
+        in.policy = o.policy;
+        in.detail = describe_ + ": " + o.Describe();
+      }
+    }
+    if (in.detail.empty()) {
+      in.stage = r.ok ? BounceInput::Stage::kDone : ToBounceStage(r.stage);
+      in.code = r.reply.code;
+      in.connection_lost = r.connection_lost;
+      in.detail = r.ok ? r.reply.ToString() : r.Describe();
+    }
   }
   BounceVerdict v = Classify(in);
   if (v.close_connection && s.is_open()) s.Quit();

@@ -116,6 +116,23 @@ def test_rate(a, tmp):
     check(2.9 <= dt <= 20, f"rate 25/s: 100 messages took {dt:.2f}s, want about 3s")
 
 
+def test_idle_reconnect(a, tmp):
+    """smtp-sink -t 1 drops connections idle for 1 s; at rate 0.5/s on one
+    connection every message after the first finds its kept-open connection
+    closed, reconnects and is delivered (nothing deferred)."""
+    dump = os.path.join(tmp, "idle-dump")
+    sink, port = start_sink(dump, "-t", "1")
+    try:
+        camp = os.path.join(tmp, "idle")
+        emails = write_campaign(camp, 4, f"smtp://{LOOPBACK}:{port}",
+                                "concurrency = 1\nrate = 0.5")
+        run(a.sealmail, "send", camp, "--quiet", want=0)
+    finally:
+        stop(sink)
+    got = dumped(dump)
+    check(len(got) == 4 and all(got[e] == 1 for e in emails), f"idle: {dict(got)}")
+
+
 def test_hard_reject(a, tmp):
     dump = os.path.join(tmp, "hard-dump")
     sink, port = start_sink(dump, "-f", "RCPT")
@@ -236,6 +253,7 @@ def test(a):
     try:
         test_plain_variants(a, tmp)
         test_rate(a, tmp)
+        test_idle_reconnect(a, tmp)
         test_hard_reject(a, tmp)
         test_soft_then_ok(a, tmp, "soft", ["-r", "RCPT"])
         test_soft_then_ok(a, tmp, "close421", ["-Q", "RCPT"])
