@@ -51,13 +51,25 @@ Result<TemplateRenderer> CompileTemplates(const Campaign& c, const std::vector<s
   return t;
 }
 
-// Pass one over the audience: every address the guard must recognise. Rows
-// the reader refuses count too (every address-like token in them): a
-// customer whose row was malformed is still a customer.
 Result<std::shared_ptr<const AudienceSet>> LoadAudienceSet(const Campaign& c) {
-  SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
+  return LoadAudienceSetFromCsv(c.audience_csv, nullptr);
+}
+
+double Seconds(const Clock& clock, int64_t start) {
+  return static_cast<double>(clock.MonotonicNanos() - start) / 1e9;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::string& csv,
+                                                                  uint64_t* refused_rows) {
+  // Pass one over the audience: every address the guard (or scope) must
+  // recognise. Rows the reader refuses count too (every address-like token in
+  // them): a customer whose row was malformed is still a customer.
+  SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(csv));
   auto set = std::make_shared<AudienceSet>();
-  reader->set_error_sink([&set](const AudienceError& e) {
+  reader->set_error_sink([&set, refused_rows](const AudienceError& e) {
+    if (refused_rows != nullptr) ++*refused_rows;
     FindAddressTokens(e.email_cell, [&set](const AddressToken& t) {
       AddressCandidates(t, [&set](std::string_view spelling) { set->AddSpelling(spelling); });
     });
@@ -72,22 +84,16 @@ Result<std::shared_ptr<const AudienceSet>> LoadAudienceSet(const Campaign& c) {
   return std::shared_ptr<const AudienceSet>(std::move(set));
 }
 
-double Seconds(const Clock& clock, int64_t start) {
-  return static_cast<double>(clock.MonotonicNanos() - start) / 1e9;
-}
-
-}  // namespace
-
 std::string Engine::DefaultStatePath(const Campaign& c) { return c.dir + "/.sealmail/state.db"; }
 
-Status Engine::Preflight(const Campaign& c, CheckReport* report, const ProgressFn& progress,
+Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience,
+                         CheckReport* report, const ProgressFn& progress,
                          const std::function<Status(const Recipient&)>& on_ok,
                          const std::function<Status(const Recipient&)>& on_blocked) {
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   report->columns = reader->field_names();
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
-  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
-  Guard guard(Composer::SenderAddresses(c), audience);
+  Guard guard(Composer::SenderAddresses(c), std::move(audience));
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);
   const std::string csv_name = BaseName(c.audience_csv);
@@ -131,7 +137,8 @@ Result<CheckReport> Engine::Check(const Campaign& c, const ProgressFn& progress)
   report.transport = c.transport.url;
   SM_ASSIGN_OR_RETURN(report.dkim, CheckCampaignDkim(c));  // key errors: exit 1
   auto none = [](const Recipient&) { return Status::Ok(); };
-  SM_RETURN_IF_ERROR(Preflight(c, &report, progress, none, none));
+  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
+  SM_RETURN_IF_ERROR(Preflight(c, audience, &report, progress, none, none));
   return report;
 }
 
@@ -198,7 +205,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     blocked_keys.push_back(r.key);
     return Status::Ok();
   };
-  SM_RETURN_IF_ERROR(Preflight(c, &rep.preflight, progress, on_ok, on_blocked));
+  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));  // once, for preflight and sending
+  SM_RETURN_IF_ERROR(Preflight(c, audience, &rep.preflight, progress, on_ok, on_blocked));
   SM_RETURN_IF_ERROR(flush());
   if (!rep.preflight.violations.empty()) {
     std::vector<Transition> ts;
@@ -220,7 +228,6 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));
   reader.reset();
-  SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
   Guard guard(Composer::SenderAddresses(c), audience);
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);

@@ -130,6 +130,12 @@ struct ScopeArchiveReport {
   uint64_t audience_rows_refused = 0;
 };
 
+// Every address of an audience CSV as the leak guard and scope see them,
+// including the address-like tokens of refused rows (counted in
+// *refused_rows when given).
+Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::string& csv,
+                                                                  uint64_t* refused_rows);
+
 class Engine {
  public:
   explicit Engine(const Clock& clock) : clock_(clock) {}
@@ -165,7 +171,8 @@ class Engine {
  private:
   // Streams the audience through compose+guard; calls on_ok for each good
   // recipient. Stops at the first guard violation when stop_on_violation.
-  Status Preflight(const Campaign& c, CheckReport* report, const ProgressFn& progress,
+  Status Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience,
+                   CheckReport* report, const ProgressFn& progress,
                    const std::function<Status(const Recipient&)>& on_ok,
                    const std::function<Status(const Recipient&)>& on_blocked);
   const Clock& clock_;
