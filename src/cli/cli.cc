@@ -474,6 +474,12 @@ int RunCli(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
+  if (*send) {
+    // Before any work: an interrupt during preflight must also stop cleanly
+    // (exit 4), not kill the process half-way.
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+  }
 
   if (*verify) {
     if (dir.empty() && key_path.empty()) {
@@ -582,8 +588,6 @@ int RunCli(int argc, char** argv) {
         return 2;
       }
     }
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
     SendOptions opts;
     opts.state_path = state_path;
     opts.resend_uncertain = !no_resend_uncertain;

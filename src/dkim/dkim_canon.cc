@@ -1,4 +1,6 @@
 // Canonicalisation (RFC 6376 §3.4), header splitting and tag lists (§3.2).
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -71,26 +73,13 @@ class BodySink {
   bool ok_ = true;
 };
 
-// A CR not followed by LF, or an LF not preceded by CR.
-bool HasBareCrOrLf(std::string_view s) {
-  const char* b = s.data();
-  const char* e = b + s.size();
-  for (const char* q = b; (q = static_cast<const char*>(std::memchr(q, '\n', e - q))); ++q) {
-    if (q == b || q[-1] != '\r') return true;
-  }
-  for (const char* q = b; (q = static_cast<const char*>(std::memchr(q, '\r', e - q))); ++q) {
-    if (q + 1 == e || q[1] != '\n') return true;
-  }
-  return false;
-}
-
-// What relaxed canonicalisation must look at inside one line: kCollapse when
-// it has a TAB or two adjacent SPs (WSP runs to reduce), kBare when it has a
-// CR or LF (which inside a line are bare). Most lines of a quoted-printable
-// or base64 body have neither, and then the line goes to the digest as it
-// is. Sixteen bytes at a time with SSE2 where available: this runs over
-// every byte of every message, so a byte loop would cost about as much as
-// the SHA-256 itself.
+// What relaxed canonicalisation must look at inside one line or header
+// value: kCollapse when it has a TAB or two adjacent SPs (WSP runs to
+// reduce), kBare when it has a CR or LF (a folded field; in a body line, a
+// bare one). Most header fields have neither and are copied whole. Sixteen
+// bytes at a time with SSE2 where available, like the body scan below: these
+// run over every byte of every message, and a byte loop would cost about as
+// much as the SHA-256 itself.
 constexpr int kCollapse = 1, kBare = 2;
 int ScanLine(const char* p, size_t n) {
   int flags = 0;
@@ -120,6 +109,105 @@ int ScanLine(const char* p, size_t n) {
   return flags;
 }
 
+// Byte masks of up to 16 bytes (bit k for byte k): SP, TAB, CR, LF.
+struct Masks {
+  unsigned sp = 0, tab = 0, cr = 0, lf = 0;
+};
+Masks Classify(const char* p, size_t n) {
+  Masks m;
+#if defined(__SSE2__)
+  if (n == 16) {
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto eq = [&](char ch) {
+      return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(ch))));
+    };
+    m.sp = eq(' ');
+    m.tab = eq('\t');
+    m.cr = eq('\r');
+    m.lf = eq('\n');
+    return m;
+  }
+#endif
+  for (size_t k = 0; k < n; ++k) {
+    unsigned bit = 1u << k;
+    switch (p[k]) {
+      case ' ':
+        m.sp |= bit;
+        break;
+      case '\t':
+        m.tab |= bit;
+        break;
+      case '\r':
+        m.cr |= bit;
+        break;
+      case '\n':
+        m.lf |= bit;
+        break;
+      default:
+        break;
+    }
+  }
+  return m;
+}
+
+// A CR not followed by LF, or an LF not preceded by CR; 16 bytes at a time.
+bool HasBareCrOrLf(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  bool cr_before = false;  // the byte before this chunk is CR
+  for (size_t i = 0; i < n; i += 16) {
+    size_t len = std::min<size_t>(16, n - i);
+    Masks m = Classify(p + i, len);
+    unsigned lf_wanted = (m.cr << 1) | (cr_before ? 1u : 0u);  // an LF must follow each CR
+    if (((lf_wanted & ((1u << len) - 1)) ^ m.lf) != 0) return true;
+    cr_before = (m.cr >> (len - 1)) & 1u;
+  }
+  return cr_before;  // a CR at the very end
+}
+
+// Relaxed body canonicalisation (§3.4.4) for a body whose CRs and LFs are
+// all CRLF pairs. One pass finds the only places where the canonical form
+// differs from the input inside the content, whitespace runs that are not a
+// single SP between two other characters (a TAB, two WSP, WSP before CR);
+// everything between them goes to the digest as it is. Trailing empty and
+// whitespace-only lines are cut off first.
+void RelaxedWithoutBareLineEnds(std::string_view body, BodySink* out) {
+  const char* b = body.data();
+  size_t n = body.size();
+  size_t last = n;  // the last byte that is not SP, TAB, CR or LF
+  while (last > 0 && (IsWsp(b[last - 1]) || b[last - 1] == '\r' || b[last - 1] == '\n')) --last;
+  if (last == 0) return;  // no content: the canonical body is empty
+  size_t emit_from = 0;
+  auto fix_run = [&](size_t q) {  // q is inside a WSP run that must change
+    if (q < emit_from) return;
+    size_t rs = q, re = q;
+    while (rs > emit_from && IsWsp(b[rs - 1])) --rs;
+    while (re < last && IsWsp(b[re])) ++re;
+    // b[last - 1] is not WSP, so the run ends before last: at CR (the end
+    // of a line: the run goes) or at content (the run becomes one SP, also
+    // at the start of a line).
+    out->Put(b + emit_from, rs - emit_from);
+    if (b[re] != '\r') out->Put(" ", 1);
+    emit_from = re;
+  };
+  bool sp_before = false;  // the byte before this chunk is SP
+  for (size_t i = 0; i < last; i += 16) {
+    size_t len = std::min<size_t>(16, last - i);
+    Masks m = Classify(b + i, len);
+    unsigned wsp = m.sp | m.tab;
+    // TABs, a SP after a SP, and a WSP before CR (the end of a line).
+    unsigned odd = m.tab | (m.sp & ((m.sp << 1) | (sp_before ? 1u : 0u))) | (wsp & (m.cr >> 1));
+    // WSP as the chunk's last byte, followed by CR as the next chunk's first.
+    if (((wsp >> (len - 1)) & 1u) != 0 && i + len < n && b[i + len] == '\r') {
+      odd |= 1u << (len - 1);
+    }
+    for (; odd != 0; odd &= odd - 1) fix_run(i + static_cast<size_t>(std::countr_zero(odd)));
+    sp_before = (m.sp >> (len - 1)) & 1u;
+  }
+  out->Put(b + emit_from, last - emit_from);
+  out->Put(last + 1 < n && b[last] == '\r' ? b + last : kCrlf, 2);
+}
+
 // The body algorithms of §3.4.3 (simple) and §3.4.4 (relaxed). Lines end at
 // CRLF; a bare CR or LF is ordinary content (and reported, since a signer
 // must not produce it). At the end one CRLF closes the last non-empty line
@@ -135,6 +223,11 @@ bool CanonBody(DkimCanon c, std::string_view body, BodySink* out) {
     out->Put(e < end ? e : kCrlf, 2);
     return HasBareCrOrLf(body);
   }
+  if (!HasBareCrOrLf(body)) {
+    RelaxedWithoutBareLineEnds(body, out);
+    return false;
+  }
+  // A body with bare CR or LF (never one sealmail signs): line by line.
   // Relaxed, line by line: runs of WSP become one SP, WSP at the end of a
   // line goes. Line ends after content are held back as a count (pending)
   // and written only when more content follows, which drops trailing empty
@@ -250,6 +343,14 @@ void CanonicalizeHeader(DkimCanon c, std::string_view raw, size_t colon, std::st
   out->push_back(':');
   std::string_view v = raw.substr(colon + 1);
   if (v.size() >= 2 && v.substr(v.size() - 2) == "\r\n") v.remove_suffix(2);
+  if ((ScanLine(v.data(), v.size()) & (kCollapse | kBare)) == 0) {
+    // One line, no TAB, no double SP (most fields): only the ends change.
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    out->append(v);
+    out->append("\r\n");
+    return;
+  }
   bool pending_space = false, started = false;
   size_t i = 0;
   while (i < v.size()) {

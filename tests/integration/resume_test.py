@@ -41,7 +41,7 @@ def test(a):
         # SIGINT first: a clean stop with work left is exit 4.
         p = subprocess.Popen([s, "send", d, "--quiet"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-        time.sleep(0.3)
+        time.sleep(1.0)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=120)
         if p.returncode == 4:
