@@ -17,6 +17,13 @@ BounceVerdict Classify(const BounceInput& in) {
   if (in.stage == BounceInput::Stage::kSession) {
     v.scope = S::kSession;
     v.close_connection = true;
+    if (in.one_of_many_hosts) {
+      v.kind = K::kTransient;
+      v.scope = S::kDestination;
+      v.pause_destination = true;
+      v.try_next_host = true;
+      return v;
+    }
     if (in.policy || in.code >= 500) {
       // TLS policy, certificate, AUTH refused, 5xx greeting/EHLO: the same
       // answer would come for every recipient. Nothing was sent.

@@ -14,6 +14,10 @@
 //    recipient's fault; the run stops (configuration), recipients stay due.
 //  - no reply after the final "." was sent: uncertain (the server may have
 //    taken the message).
+//  - MX delivery, any failure while opening a session (refused, hung, 4xx
+//    or 5xx greeting/EHLO, TLS trouble): that host is paused and the next
+//    MX host is tried; one host's trouble is neither the recipient's fault
+//    nor a reason to stop the run. When no host takes it: transient.
 //
 // Pure functions: thread-safe, no I/O; randomness is passed in.
 #pragma once
@@ -30,6 +34,9 @@ struct BounceInput {
   bool connection_lost = false;  // network error, timeout, malformed reply, 421
   bool policy = false;           // TLS required but unavailable, certificate, AUTH refused
   std::string detail;            // what happened, for the operator
+  // MX delivery: the session was with one of the recipient domain's MX
+  // hosts, so another host may take the message (RFC 5321 §5.1).
+  bool one_of_many_hosts = false;
 };
 
 struct BounceVerdict {
@@ -40,6 +47,7 @@ struct BounceVerdict {
   bool close_connection = false;  // the session must not be reused
   bool pause_destination = false; // back off from the destination before trying it again
   bool stop_run = false;          // configuration problem: stop the run, leave recipients due
+  bool try_next_host = false;     // MX delivery: try the domain's next MX host now
   std::string detail;
 };
 

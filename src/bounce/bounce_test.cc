@@ -35,13 +35,37 @@ TEST(Bounce, Classify) {
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
-    BounceInput in{c.stage, c.code, c.lost, c.policy, "x"};
+    BounceInput in{c.stage, c.code, c.lost, c.policy, "x", false};
     BounceVerdict got = Classify(in);
     EXPECT_EQ(got.kind, c.want) << i;
     EXPECT_EQ(got.close_connection, c.close) << i;
     EXPECT_EQ(got.stop_run, c.stop) << i;
     EXPECT_EQ(got.pause_destination, c.pause) << i;
+    EXPECT_FALSE(got.try_next_host) << i;
   }
+}
+
+// MX delivery: a session that cannot be opened with one MX host (refused,
+// hung, 4xx/5xx greeting, TLS trouble) sends the message to the next host
+// and pauses this one; it never stops the run. Transactions are judged as
+// with a relay.
+TEST(Bounce, MxSessionFailuresTryTheNextHost) {
+  struct Case {
+    int code;
+    bool policy;
+  };
+  for (Case c : {Case{0, false}, Case{421, false}, Case{554, false}, Case{0, true}}) {
+    BounceInput in{St::kSession, c.code, true, c.policy, "x", true};
+    BounceVerdict got = Classify(in);
+    EXPECT_EQ(got.kind, K::kTransient) << c.code;
+    EXPECT_TRUE(got.try_next_host) << c.code;
+    EXPECT_TRUE(got.pause_destination) << c.code;
+    EXPECT_FALSE(got.stop_run) << c.code;
+  }
+  BounceInput rcpt{St::kRcpt, 550, false, false, "x", true};
+  BounceVerdict got = Classify(rcpt);
+  EXPECT_EQ(got.kind, K::kPermanent);
+  EXPECT_FALSE(got.try_next_host);
 }
 
 TEST(Bounce, RetryDelayDoublesWithJitterUntilMaxAge) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -13,9 +14,11 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "cli/cli_suppress.h"
 #include "config/campaign.h"
 #include "dkim/dkim.h"
 #include "engine/engine.h"
+#include "scheduler/scheduler.h"
 #include "scope/scope_csv.h"
 
 namespace sealmail {
@@ -60,7 +63,8 @@ std::string Human(uint64_t bytes) {
 nlohmann::json CountsJson(const StateCounts& c) {
   return {{"total", c.total},         {"pending", c.pending},   {"leased", c.leased},
           {"sent", c.sent},           {"deferred", c.deferred}, {"failed", c.failed},
-          {"suppressed", c.suppressed}, {"blocked", c.blocked}, {"uncertain", c.uncertain}};
+          {"suppressed", c.suppressed}, {"blocked", c.blocked}, {"uncertain", c.uncertain},
+          {"possible_duplicates", c.possible_duplicates}};
 }
 
 nlohmann::json DkimRecordJson(const DkimDnsRecord& r) {
@@ -273,6 +277,11 @@ void PrintCounts(const StateCounts& c) {
       static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.deferred),
       static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.suppressed),
       static_cast<unsigned long long>(c.blocked), static_cast<unsigned long long>(c.uncertain));
+  if (c.possible_duplicates > 0) {
+    std::printf("duplicates at most %llu recipients may have the message twice (their outcome was "
+                "unknown once: a crash or a hang-up after the final \".\"; same Message-ID)\n",
+                static_cast<unsigned long long>(c.possible_duplicates));
+  }
 }
 
 // "2026-11-25 12:00:00 UTC", or "unknown" for 0.
@@ -419,6 +428,11 @@ int RunCli(int argc, char** argv) {
   send->add_flag("--json", json, "print the final report as one JSON object");
   send->add_flag("--quiet,-q", quiet, "no progress on stderr");
   send->add_flag("--strict", strict, "refuse to send when any audience row is refused");
+  int64_t wait_seconds = 0;
+  send->add_option("--wait", wait_seconds,
+                   "keep running while the next retry falls due within SECONDS (default 0: "
+                   "stop, say when it is due, exit 4; run send again then)")
+      ->check(CLI::Range(int64_t{0}, int64_t{7 * 86400}));
 
   std::string file, key_path;
   auto* verify = app.add_subcommand(
@@ -463,6 +477,33 @@ int RunCli(int argc, char** argv) {
   scope->add_flag("--json", json, "print one JSON object");
   scope->add_flag("--list", list_viewers, "list who saw each exposed address");
 
+  SuppressArgs sup;
+  auto* suppress = app.add_subcommand(
+      "suppress", "The suppression list kept in the state: addresses never mailed again by any "
+                  "campaign sharing that state. Permanent failures (5xx) join it by themselves.");
+  suppress->require_subcommand(1);
+  suppress->footer(
+      "Examples:\n  sealmail suppress add DIR alice@example.com --reason unsubscribed\n"
+      "  sealmail suppress import --state /srv/mail/state.db unsubscribes.csv\n"
+      "  sealmail suppress list DIR --json\n  sealmail suppress remove DIR alice@example.com");
+  struct Verb { const char* name; const char* help; const char* args; };
+  for (const Verb& v : {Verb{"add", "add addresses", "[DIR] ADDRESS...: DIR unless --state"},
+                        Verb{"import", "add every address of a CSV (header with an email column; "
+                                       "an optional reason column)",
+                             "[DIR] FILE.csv: DIR unless --state"},
+                        Verb{"list", "print the list (email, added UTC, source, reason)",
+                             "[DIR]: DIR unless --state"},
+                        Verb{"remove", "take addresses off the list", "[DIR] ADDRESS...: DIR unless --state"}}) {
+    auto* sub = suppress->add_subcommand(v.name, v.help);
+    sub->add_option("ARGS", sup.args, v.args);
+    sub->add_option("--state", sup.state_path, "a shared state (as with send --state)");
+    sub->add_flag("--json", sup.json, "print one JSON object");
+    if (std::string(v.name) == "add" || std::string(v.name) == "import") {
+      sub->add_option("--reason", sup.reason, "why (e.g. unsubscribed, complaint)");
+    }
+    sub->callback([&sup, name = std::string(v.name)] { sup.verb = name; });
+  }
+
   app.footer(
       "Exit codes: 0 all done; 1 usage or configuration error; 2 preflight or leak guard "
       "blocked the campaign; 3 finished with permanent failures; 4 stopped with work left.\n"
@@ -474,11 +515,14 @@ int RunCli(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
+  if (*suppress) return RunSuppress(sup);
   if (*send) {
     // Before any work: an interrupt during preflight must also stop cleanly
     // (exit 4), not kill the process half-way.
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
+    // A file size limit must be a clear write error ("disk full"), not a kill.
+    std::signal(SIGXFSZ, SIG_IGN);
   }
 
   if (*verify) {
@@ -592,6 +636,7 @@ int RunCli(int argc, char** argv) {
     opts.state_path = state_path;
     opts.resend_uncertain = !no_resend_uncertain;
     opts.stop = &g_stop;
+    opts.wait_seconds = wait_seconds;
     ProgressPrinter printer;
     auto rep = engine.Send(c, opts, quiet ? ProgressFn() : ProgressFn(std::ref(printer)));
     printer.Finish();
@@ -610,6 +655,17 @@ int RunCli(int argc, char** argv) {
       j["halted"] = rep->halted;
       j["interrupted"] = rep->interrupted;
       j["stop_reason"] = rep->stop_reason;
+      j["next_retry_at"] = rep->next_retry_at;
+      const ComposeStats& cs = rep->compose;
+      j["stages"] = {{"messages_composed", cs.messages},
+                     {"compose_threads", rep->compose_threads},
+                     {"render_seconds", cs.render_ns / 1e9},
+                     {"mime_seconds", cs.mime_ns / 1e9},
+                     {"dkim_seconds", cs.dkim_ns / 1e9},
+                     {"guard_seconds", cs.guard_ns / 1e9},
+                     {"store_seconds", rep->store_seconds},
+                     {"transport_seconds", rep->transport_seconds},
+                     {"sending_seconds", rep->sending_seconds}};
       j["state"] = CountsJson(rep->counts);
       j["exit"] = rc;
       std::cout << j.dump(2) << "\n";
@@ -636,6 +692,13 @@ int RunCli(int argc, char** argv) {
                 static_cast<unsigned long long>(rep->failed_now), TransportLabel(c).c_str());
     if (!rep->stop_reason.empty()) std::printf("stopped    %s\n", rep->stop_reason.c_str());
     if (rep->interrupted) std::printf("stopped    interrupted; run send again to resume\n");
+    if (rep->next_retry_at != 0 && !rep->interrupted && !rep->halted) {
+      std::printf("retries    %llu deferred; the next is due %s (%s); run send again then, or "
+                  "use --wait SECONDS\n",
+                  static_cast<unsigned long long>(rep->counts.deferred),
+                  UtcTime(rep->next_retry_at).c_str(),
+                  DescribeWait(rep->next_retry_at - clock.NowUnix()).c_str());
+    }
     std::printf("state      ");
     PrintCounts(rep->counts);
     return rc;
@@ -723,7 +786,18 @@ int RunCli(int argc, char** argv) {
     PrintCounts(rep->counts);
     std::printf("%-32s %8s %8s %8s %8s %8s\n", "domain", "total", "sent", "pending", "deferred",
                 "failed");
-    for (const auto& [dom, cnt] : rep->by_domain) {
+    // The largest domains first; all of them with --json.
+    std::vector<std::pair<std::string, StateCounts>> doms(rep->by_domain.begin(),
+                                                          rep->by_domain.end());
+    std::stable_sort(doms.begin(), doms.end(),
+                     [](const auto& x, const auto& y) { return x.second.total > y.second.total; });
+    constexpr size_t kShownDomains = 25;
+    if (doms.size() > kShownDomains) {
+      doms.resize(kShownDomains);
+      std::printf("(the %zu largest of %zu domains; --json lists all)\n", kShownDomains,
+                  rep->by_domain.size());
+    }
+    for (const auto& [dom, cnt] : doms) {
       std::printf("%-32s %8llu %8llu %8llu %8llu %8llu\n", dom.c_str(),
                   static_cast<unsigned long long>(cnt.total),
                   static_cast<unsigned long long>(cnt.sent),

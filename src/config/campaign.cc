@@ -216,6 +216,10 @@ Status ParseTransportUrl(Reader& r, const std::string& dir, const std::string& u
     t->dir_path = ResolvePath(dir, p);
     return Status::Ok();
   }
+  if (url == "discard:") {  // benchmarks and dry runs: every message is thrown away
+    t->kind = TransportConfig::Kind::kDiscard;
+    return Status::Ok();
+  }
   if (url == "mx:") {
     t->kind = TransportConfig::Kind::kMx;
     return Status::Ok();
@@ -339,7 +343,7 @@ Status LoadTransport(Reader& root, const std::string& file, const std::string& d
   SM_ASSIGN_OR_RETURN(const toml::table* tbl, SubTable(root, file, "transport", false));
   Reader r(file, "transport", tbl);
   SM_RETURN_IF_ERROR(r.Expect({"url", "username", "password_env", "ca_file", "concurrency",
-                               "rate", "retry_interval", "max_age", "domains"}));
+                               "rate", "retry_interval", "max_age", "max_attempts", "timeout", "domains"}));
   SM_ASSIGN_OR_RETURN(auto url, r.OptString("url"));
   SM_RETURN_IF_ERROR(ParseTransportUrl(r, dir, url.value_or("dir:out"), t));
   SM_ASSIGN_OR_RETURN(auto user, r.OptString("username"));
@@ -376,6 +380,29 @@ Status LoadTransport(Reader& root, const std::string& file, const std::string& d
   t->retry_interval_seconds = retry.value_or(60);
   SM_ASSIGN_OR_RETURN(auto max_age, r.OptDuration("max_age"));
   t->max_age_seconds = max_age.value_or(3 * 86400);
+  // A cap on every RFC 5321 timeout (§4.5.3.2: up to 10 minutes), so a hung
+  // server costs seconds instead of minutes.
+  SM_ASSIGN_OR_RETURN(auto timeout, r.OptDuration("timeout"));
+  if (timeout) {
+    if (*timeout > 600) {
+      return r.Error(r.Get("timeout"), "timeout",
+                     "expected at most \"10m\" (the longest RFC 5321 timeout), got " +
+                         std::to_string(*timeout) + "s");
+    }
+    t->timeout_ms = *timeout * 1000;
+  }
+  if (t->kind == TransportConfig::Kind::kMx && !t->username.empty()) {
+    return r.Error(r.Get("username"), "username",
+                   "mx: delivers to each domain's MX hosts, which take no AUTH; "
+                   "username/password_env are for a relay (smtp://, smtps://)");
+  }
+  if (t->kind == TransportConfig::Kind::kMx && !t->ca_file.empty()) {
+    return r.Error(r.Get("ca_file"), "ca_file",
+                   "mx: uses STARTTLS opportunistically without certificate checks (MX "
+                   "certificates rarely match their names); ca_file is for a relay");
+  }
+  SM_ASSIGN_OR_RETURN(auto attempts, r.OptInt("max_attempts", 0, 1000));
+  t->max_attempts = static_cast<int>(attempts.value_or(0));
 
   SM_ASSIGN_OR_RETURN(const toml::table* domains, SubTable(r, file, "domains", false));
   if (domains != nullptr) {

@@ -26,7 +26,7 @@ struct DomainLimits {
 };
 
 struct TransportConfig {
-  enum class Kind { kSmtp, kSmtps, kMx, kDir };
+  enum class Kind { kSmtp, kSmtps, kMx, kDir, kDiscard };
   Kind kind = Kind::kDir;
   std::string url;       // as written
   std::string host;      // smtp/smtps
@@ -40,6 +40,8 @@ struct TransportConfig {
   double rate = 0;
   int64_t retry_interval_seconds = 60;
   int64_t max_age_seconds = 3 * 86400;
+  int max_attempts = 0;  // give up after this many attempts; 0 = only max_age bounds retries
+  int64_t timeout_ms = 0;  // caps every SMTP timeout ([transport] timeout); 0 = RFC 5321's own
   std::vector<DomainLimits> domains;
 };
 

@@ -91,6 +91,17 @@ concurrency = 2
   ASSERT_EQ(t.domains.size(), 1u);
   EXPECT_EQ(t.domains[0].domain, "gmail.com");
   EXPECT_EQ(t.domains[0].concurrency, 2);
+  EXPECT_EQ(t.timeout_ms, 0);  // not set: RFC 5321's own timeouts
+}
+
+TEST_F(CampaignTest, LoadsTimeoutAndMx) {
+  auto got = Load(std::string(kGood) + "[transport]\nurl = \"mx:\"\ntimeout = \"30s\"\n");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->transport.kind, TransportConfig::Kind::kMx);
+  EXPECT_EQ(got->transport.timeout_ms, 30000);
+  got = Load(std::string(kGood) + "[transport]\ntimeout = 5\n");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->transport.timeout_ms, 5000);
 }
 
 TEST_F(CampaignTest, BadInputsNameFileLineKeyAndExpectation) {
@@ -128,6 +139,18 @@ TEST_F(CampaignTest, BadInputsNameFileLineKeyAndExpectation) {
        "credentials do not belong in the URL"},
       {"secret in toml", std::string(kGood) + "[transport]\nusername = \"u\"\npassword_env = \"hunter2!\"\n",
        "expected the NAME of an environment variable"},
+      {"timeout too long", std::string(kGood) + "[transport]\ntimeout = \"1h\"\n",
+       "campaign.toml:10: [transport] timeout: expected at most \"10m\""},
+      {"timeout not a duration", std::string(kGood) + "[transport]\ntimeout = \"soon\"\n",
+       "campaign.toml:10: [transport] timeout: expected a duration"},
+      {"timeout zero", std::string(kGood) + "[transport]\ntimeout = 0\n",
+       "campaign.toml:10: [transport] timeout: must be positive"},
+      {"timeout bool", std::string(kGood) + "[transport]\ntimeout = true\n",
+       "campaign.toml:10: [transport] timeout: expected a duration"},
+      {"mx with auth", std::string(kGood) + "[transport]\nurl = \"mx:\"\nusername = \"u\"\npassword_env = \"P\"\n",
+       "campaign.toml:11: [transport] username: mx: delivers to each domain's MX hosts"},
+      {"mx with ca_file", std::string(kGood) + "[transport]\nurl = \"mx:\"\nca_file = \"body.txt\"\n",
+       "campaign.toml:11: [transport] ca_file: mx: uses STARTTLS opportunistically"},
       {"bad duration", std::string(kGood) + "[transport]\nretry_interval = \"5 minutes\"\n",
        "[transport] retry_interval: unknown duration unit"},
       {"bad dkim alg", std::string(kGood) + "[dkim]\ndomain=\"example.com\"\nselector=\"s\"\nkey=\"body.txt\"\nalgorithm=\"rsa-sha1\"\n",

@@ -20,7 +20,10 @@ std::vector<std::string> Composer::SenderAddresses(const Campaign& c) {
 }
 
 Result<std::string> Composer::Render(const Recipient& r, std::string* message_id) {
+  int64_t t0 = clock_.MonotonicNanos();
   SM_RETURN_IF_ERROR(renderer_.Render(r, &content_));
+  int64_t t1 = clock_.MonotonicNanos();
+  stats_.render_ns += t1 - t0;
   *message_id = MakeMessageId(campaign_.name, r.key, campaign_.message.from.address.domain);
   MessageFields f;
   f.from = &campaign_.message.from;
@@ -34,18 +37,26 @@ Result<std::string> Composer::Render(const Recipient& r, std::string* message_id
   f.date_unix = clock_.NowUnix();
   f.unsubscribe_mailto = campaign_.message.unsubscribe_mailto;
   f.unsubscribe_url = content_.unsubscribe_url;
-  return BuildMessage(f);
+  auto built = BuildMessage(f);
+  stats_.mime_ns += clock_.MonotonicNanos() - t1;
+  return built;
 }
 
 Result<GuardedMessage> Composer::Compose(const Recipient& r,
                                          std::vector<GuardViolation>* violations) {
   std::string message_id;
+  ++stats_.messages;
   SM_ASSIGN_OR_RETURN(std::string bytes, Render(r, &message_id));
+  int64_t t0 = clock_.MonotonicNanos();
   if (signer_ != nullptr) {
     SM_ASSIGN_OR_RETURN(bytes, signer_->SignMessage(bytes, clock_.NowUnix()));
   }
-  return guard_.Check(std::move(bytes), campaign_.message.from.address.ToString(), {r.email},
-                      r.email, std::move(message_id), violations);
+  int64_t t1 = clock_.MonotonicNanos();
+  stats_.dkim_ns += t1 - t0;
+  auto checked = guard_.Check(std::move(bytes), campaign_.message.from.address.ToString(),
+                              {r.email}, r.email, std::move(message_id), violations);
+  stats_.guard_ns += clock_.MonotonicNanos() - t1;
+  return checked;
 }
 
 }  // namespace sealmail

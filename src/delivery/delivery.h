@@ -23,6 +23,23 @@
 
 namespace sealmail {
 
+// Where composing time goes (monotonic nanoseconds on the Composer's clock,
+// summed over messages): for `send --json` and bench/.
+struct ComposeStats {
+  int64_t render_ns = 0;  // templates
+  int64_t mime_ns = 0;    // MIME building and encoding
+  int64_t dkim_ns = 0;    // signing
+  int64_t guard_ns = 0;   // the leak guard
+  uint64_t messages = 0;
+  void Add(const ComposeStats& o) {
+    render_ns += o.render_ns;
+    mime_ns += o.mime_ns;
+    dkim_ns += o.dkim_ns;
+    guard_ns += o.guard_ns;
+    messages += o.messages;
+  }
+};
+
 class Composer {
  public:
   // campaign, guard and signer (if given) must outlive the Composer.
@@ -41,6 +58,8 @@ class Composer {
   // The campaign's own addresses: what may appear in From/Reply-To/Sender.
   static std::vector<std::string> SenderAddresses(const Campaign& c);
 
+  const ComposeStats& stats() const { return stats_; }
+
  private:
   const Campaign& campaign_;
   TemplateRenderer renderer_;
@@ -48,6 +67,7 @@ class Composer {
   const Clock& clock_;
   const DkimSigner* signer_;  // may be null: unsigned
   RenderedContent content_;  // reused between recipients
+  ComposeStats stats_;
 };
 
 }  // namespace sealmail

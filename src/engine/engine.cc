@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <filesystem>
+#include <future>
 #include <random>
 
 #include "address/address.h"
@@ -10,6 +11,8 @@
 #include "base/hash.h"
 #include "bounce/bounce.h"
 #include "delivery/delivery.h"
+#include "engine/compose_pool.h"
+#include "scheduler/scheduler.h"
 #include "template/template_renderer.h"
 #include "transport/transport.h"
 
@@ -29,6 +32,8 @@ Result<std::unique_ptr<Transport>> MakeTransport(const Campaign& c) {
       SM_ASSIGN_OR_RETURN(auto t, DirTransport::Open(c.transport.dir_path));
       return std::unique_ptr<Transport>(std::move(t));
     }
+    case TransportConfig::Kind::kDiscard:
+      return std::unique_ptr<Transport>(std::make_unique<DiscardTransport>());
     case TransportConfig::Kind::kSmtp:
     case TransportConfig::Kind::kSmtps: {
       // EHLO names the sender's domain (we have no better public name).
@@ -36,11 +41,25 @@ Result<std::unique_ptr<Transport>> MakeTransport(const Campaign& c) {
       if (!t.ok()) return Status::Invalid(c.file + ": " + t.status().message());
       return std::unique_ptr<Transport>(std::move(*t));
     }
-    default:
-      return Status::Invalid(c.file + ": [transport] url: \"" + c.transport.url +
-                             "\": MX delivery is not in this build yet; use a relay "
-                             "(smtp://HOST:PORT or smtps://HOST:PORT) or dir:PATH");
+    case TransportConfig::Kind::kMx: {
+      // DNS through c-ares; only the test suite sets the variable that
+      // swaps in a table of loopback answers (dns/dns.h: TableResolver).
+      std::unique_ptr<Resolver> resolver;
+      if (const char* table = std::getenv(TableResolver::kEnvVar); table != nullptr && *table) {
+        auto r = TableResolver::Load(table);
+        if (!r.ok()) return Status::Invalid(std::string(TableResolver::kEnvVar) + ": " + r.status().message());
+        resolver = std::move(*r);
+      } else {
+        auto r = AresResolver::Create();
+        if (!r.ok()) return Status::Invalid(c.file + ": [transport] url: mx: " + r.status().message());
+        resolver = std::move(*r);
+      }
+      auto t = SmtpTransport::Open(c.transport, c.message.from.address.domain, std::move(resolver));
+      if (!t.ok()) return Status::Invalid(c.file + ": " + t.status().message());
+      return std::unique_ptr<Transport>(std::move(*t));
+    }
   }
+  return Status::Internal("unknown transport kind");
 }
 
 // A template that cannot render for this audience is a preflight refusal
@@ -87,7 +106,7 @@ Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::str
 std::string Engine::DefaultStatePath(const Campaign& c) { return c.dir + "/.sealmail/state.db"; }
 
 Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience,
-                         CheckReport* report, const ProgressFn& progress,
+                         bool sign, CheckReport* report, const ProgressFn& progress,
                          const std::function<Status(const Recipient&)>& on_ok,
                          const std::function<Status(const Recipient&)>& on_blocked) {
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
@@ -95,27 +114,42 @@ Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> a
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
   Guard guard(Composer::SenderAddresses(c), std::move(audience));
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
-  Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);
+  ComposePool pool(c, renderer, guard, clock_, sign && signer ? &*signer : nullptr,
+                   ComposePool::DefaultThreads());
   const std::string csv_name = BaseName(c.audience_csv);
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
-  Recipient r;
-  for (;;) {
-    SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
-    if (!more) break;
-    std::vector<GuardViolation> violations;
-    auto msg = composer.Compose(r, &violations);
-    if (msg.ok()) {
-      ++report->rendered;
-      report->bytes_total += msg->bytes().size();
-      SM_RETURN_IF_ERROR(on_ok(r));
-    } else if (msg.status().code() == Status::Code::kBlocked) {
-      for (auto& v : violations) report->violations.push_back(std::move(v));
-      SM_RETURN_IF_ERROR(on_blocked(r));
-    } else {
-      ++report->render_refused;
-      if (report->render_errors.size() < kMaxRenderErrors) {
-        report->render_errors.push_back(csv_name + ":" + msg.status().message().substr(5));
+  constexpr size_t kChunk = 512;
+  std::vector<Recipient> chunk;
+  std::vector<const Recipient*> ptrs;
+  std::vector<ComposePool::Item> items;
+  for (bool more = true; more;) {
+    chunk.clear();
+    while (chunk.size() < kChunk) {
+      chunk.emplace_back();
+      SM_ASSIGN_OR_RETURN(more, reader->Next(&chunk.back()));
+      if (!more) {
+        chunk.pop_back();
+        break;
+      }
+    }
+    ptrs.clear();
+    for (const auto& r : chunk) ptrs.push_back(&r);
+    pool.ComposeAll(ptrs, &items);
+    for (size_t k = 0; k < chunk.size(); ++k) {
+      auto& msg = *items[k].msg;
+      if (msg.ok()) {
+        ++report->rendered;
+        report->bytes_total += msg->bytes().size();
+        SM_RETURN_IF_ERROR(on_ok(chunk[k]));
+      } else if (msg.status().code() == Status::Code::kBlocked) {
+        for (auto& v : items[k].violations) report->violations.push_back(std::move(v));
+        SM_RETURN_IF_ERROR(on_blocked(chunk[k]));
+      } else {
+        ++report->render_refused;
+        if (report->render_errors.size() < kMaxRenderErrors) {
+          report->render_errors.push_back(csv_name + ":" + msg.status().message().substr(5));
+        }
       }
     }
     if (progress && clock_.MonotonicNanos() - last_progress > 1000000000) {
@@ -138,7 +172,7 @@ Result<CheckReport> Engine::Check(const Campaign& c, const ProgressFn& progress)
   SM_ASSIGN_OR_RETURN(report.dkim, CheckCampaignDkim(c));  // key errors: exit 1
   auto none = [](const Recipient&) { return Status::Ok(); };
   SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
-  SM_RETURN_IF_ERROR(Preflight(c, audience, &report, progress, none, none));
+  SM_RETURN_IF_ERROR(Preflight(c, audience, /*sign=*/true, &report, progress, none, none));
   return report;
 }
 
@@ -183,7 +217,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     SM_RETURN_IF_ERROR(MakeDirs(c.dir + "/.sealmail", /*private_dir=*/true));
   }
   SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(state_path, &clock_));
-  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, opts.state_path.empty()));
+  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, opts.state_path.empty(), /*create=*/true));
 
   // Preflight and import together: good recipients are added to the state in
   // batches; a guard violation adds that recipient as blocked and halts.
@@ -206,7 +240,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     return Status::Ok();
   };
   SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));  // once, for preflight and sending
-  SM_RETURN_IF_ERROR(Preflight(c, audience, &rep.preflight, progress, on_ok, on_blocked));
+  // Preflight proves every message passes the guard before the first one
+  // leaves; it does not sign (the signature does not depend on the
+  // recipient's data, and every message is signed and guarded again, whole,
+  // right before it is handed over).
+  SM_RETURN_IF_ERROR(
+      Preflight(c, audience, /*sign=*/false, &rep.preflight, progress, on_ok, on_blocked));
   SM_RETURN_IF_ERROR(flush());
   if (!rep.preflight.violations.empty()) {
     std::vector<Transition> ts;
@@ -221,7 +260,13 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     return rep;
   }
 
-  SM_ASSIGN_OR_RETURN(rep.recovered, store->RecoverLeases());
+  SchedulePolicy policy;
+  policy.retry = RetryPolicy{c.transport.retry_interval_seconds, c.transport.max_age_seconds};
+  policy.max_attempts = c.transport.max_attempts;
+  policy.resend_uncertain = opts.resend_uncertain;
+  policy.batch = opts.batch;
+  Scheduler scheduler(store.get(), clock_, policy, std::random_device{}());
+  SM_ASSIGN_OR_RETURN(rep.recovered, scheduler.Recover());
   SM_ASSIGN_OR_RETURN(StateCounts before, store->Counts());
   uint64_t todo = before.pending + before.uncertain + before.deferred;
 
@@ -230,146 +275,188 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   reader.reset();
   Guard guard(Composer::SenderAddresses(c), audience);
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
-  Composer composer(c, std::move(renderer), guard, clock_, signer ? &*signer : nullptr);
+  ComposePool pool(c, renderer, guard, clock_, signer ? &*signer : nullptr,
+                   ComposePool::DefaultThreads());
 
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
   bool stop = false;
-  std::mt19937_64 rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.0, 1.0);
-  while (!stop) {
-    if (opts.stop != nullptr && opts.stop->load()) {
+  auto report_progress = [&](bool force) {
+    if (!progress || (!force && clock_.MonotonicNanos() - last_progress <= 1000000000)) return;
+    last_progress = clock_.MonotonicNanos();
+    Progress p;
+    p.phase = "sending";
+    p.done = rep.sent_now + rep.failed_now + rep.deferred_now;
+    p.total = todo;
+    p.sent = rep.sent_now;
+    p.deferred = rep.deferred_now;
+    p.failed = rep.failed_now;
+    p.elapsed_seconds = Seconds(clock_, start);
+    progress(p);
+  };
+
+  // A leased batch on its way: composed and guarded on every core, then
+  // handed to the transport on a thread of its own while the next batch is
+  // leased and composed (two batches at most are out: the in-flight window
+  // that bounds possible duplicates after a crash).
+  struct Batch {
+    std::vector<StoredRecipient> leased;
+    std::vector<Transition> ts;       // one per leased recipient
+    std::vector<GuardedMessage> msgs;
+    std::vector<size_t> msg_ts;       // index into ts (and leased) of each message
+    std::future<std::vector<Outcome>> outcomes;
+    int64_t transport_ns = 0;  // written by the send thread before outcomes is ready
+  };
+  std::vector<const Recipient*> ptrs;
+  std::vector<ComposePool::Item> items;
+  auto compose = [&](std::vector<StoredRecipient> leased) {
+    auto b = std::make_unique<Batch>();
+    b->leased = std::move(leased);
+    ptrs.clear();
+    for (const auto& sr : b->leased) ptrs.push_back(&sr.recipient);
+    pool.ComposeAll(ptrs, &items);
+    b->ts.resize(b->leased.size());
+    for (size_t k = 0; k < b->leased.size(); ++k) {
+      Transition& t = b->ts[k];
+      t.id = b->leased[k].id;
+      auto& msg = *items[k].msg;
+      if (msg.ok()) {
+        t.message_id = msg->message_id();
+        b->msg_ts.push_back(k);
+        b->msgs.push_back(std::move(*msg));
+      } else if (msg.status().code() == Status::Code::kBlocked) {
+        // The guard halts the whole campaign before this message leaves.
+        t.state = DeliveryState::kBlocked;
+        t.detail = "leak guard";
+        for (auto& v : items[k].violations) rep.preflight.violations.push_back(std::move(v));
+        rep.halted = true;
+      } else {
+        t.state = DeliveryState::kFailed;
+        t.detail = msg.status().message();
+        ++rep.failed_now;
+      }
+    }
+    return b;
+  };
+  // Gives a composed batch back without sending it (halt or stop): due again.
+  auto give_back = [&](Batch* b, const std::string& why) {
+    for (size_t k : b->msg_ts) {
+      b->ts[k].state = DeliveryState::kDeferred;
+      b->ts[k].retry_at = clock_.NowUnix();
+      b->ts[k].detail = why;
+    }
+    b->msgs.clear();
+    b->msg_ts.clear();
+  };
+  auto launch = [&](Batch* b) {
+    rep.attempted += b->msgs.size();
+    std::vector<const GuardedMessage*> batch_ptrs;
+    batch_ptrs.reserve(b->msgs.size());
+    for (const auto& m : b->msgs) batch_ptrs.push_back(&m);
+    b->outcomes = std::async(std::launch::async, [this, &transport, b, ptrs = std::move(batch_ptrs)] {
+      int64_t t0 = clock_.MonotonicNanos();
+      auto outs = transport->SendBatch(ptrs);
+      b->transport_ns = clock_.MonotonicNanos() - t0;
+      return outs;
+    });
+  };
+  // Waits for the transport, settles every outcome and records the batch.
+  auto finish = [&](Batch* b) -> Status {
+    std::vector<Outcome> outs;
+    if (b->outcomes.valid()) outs = b->outcomes.get();
+    for (size_t m = 0; m < outs.size(); ++m) {
+      const GuardedMessage& msg = b->msgs[m];
+      const Outcome& out = outs[m];
+      Transition& t = b->ts[b->msg_ts[m]];
+      scheduler.Settle(b->leased[b->msg_ts[m]], out, &t);
+      t.has_audit = true;
+      t.audit.recipient = msg.recipient();
+      t.audit.message_id = msg.message_id();
+      t.audit.sha256 = Sha256Hex(msg.bytes());
+      t.audit.at = clock_.NowUnix();
+      t.audit.detail = t.detail;
+      t.audit.found = msg.found();
+      t.audit.outcome = std::string(DeliveryStateName(t.state));
+      if (out.stop_run && rep.stop_reason.empty()) {
+        // Local trouble (disk full) or a configuration problem (TLS policy,
+        // AUTH): stop the run instead of spinning on it.
+        rep.stop_reason = out.detail;
+        stop = true;
+      }
+      switch (t.state) {
+        case DeliveryState::kSent: ++rep.sent_now; break;
+        case DeliveryState::kFailed: ++rep.failed_now; break;
+        default: ++rep.deferred_now; break;
+      }
+    }
+    rep.transport_seconds += static_cast<double>(b->transport_ns) / 1e9;
+    int64_t t0 = clock_.MonotonicNanos();
+    SM_RETURN_IF_ERROR(store->Record(b->ts));
+    rep.store_seconds += Seconds(clock_, t0);
+    report_progress(stop);
+    return Status::Ok();
+  };
+
+  std::unique_ptr<Batch> flight;  // handed to the transport, outcome not yet recorded
+  // On an early return the transport thread must not outlive what it reads.
+  struct Join {
+    std::unique_ptr<Batch>* f;
+    ~Join() {
+      if (*f && (*f)->outcomes.valid()) (*f)->outcomes.wait();
+    }
+  } join{&flight};
+  for (;;) {
+    if (!stop && opts.stop != nullptr && opts.stop->load()) {
+      rep.interrupted = true;
+      stop = true;
+    }
+    std::unique_ptr<Batch> next;
+    if (!stop) {
+      int64_t t0 = clock_.MonotonicNanos();
+      SM_ASSIGN_OR_RETURN(auto leased, scheduler.NextBatch());
+      rep.store_seconds += Seconds(clock_, t0);
+      if (!leased.empty()) next = compose(std::move(leased));
+    }
+    if (flight) {
+      SM_RETURN_IF_ERROR(finish(flight.get()));
+      flight.reset();
+    }
+    if (next) {
+      if (rep.halted) {
+        // Nothing leaves after a violation, not even earlier messages of this batch.
+        give_back(next.get(), "leak guard halted the campaign");
+        stop = true;
+      } else if (stop) {
+        give_back(next.get(), rep.stop_reason.empty() ? "interrupted" : rep.stop_reason);
+      } else {
+        launch(next.get());
+        flight = std::move(next);
+        continue;
+      }
+      SM_RETURN_IF_ERROR(store->Record(next->ts));
+    }
+    if (stop) break;
+    if (next) continue;
+    // Nothing due now and nothing out: wait for a retry that falls due soon
+    // enough, or say when the next one is due and leave it to the next run.
+    SM_ASSIGN_OR_RETURN(int64_t due, scheduler.NextDue());
+    if (due == 0 || due - clock_.NowUnix() > opts.wait_seconds) {
+      rep.next_retry_at = due;
+      break;
+    }
+    report_progress(true);
+    if (!scheduler.WaitUntil(due, opts.stop, opts.sleep)) {
       rep.interrupted = true;
       break;
     }
-    SM_ASSIGN_OR_RETURN(auto leased, store->Lease(opts.batch, opts.resend_uncertain));
-    if (leased.empty()) break;
-    std::vector<Transition> ts;
-    ts.reserve(leased.size());
-    // Compose (and guard) the whole batch, then hand the guarded messages
-    // to the transport together (it may send them in parallel).
-    std::vector<GuardedMessage> msgs;
-    std::vector<size_t> msg_ts;     // index into ts of each message
-    std::vector<int> msg_attempts;  // attempts including this one
-    msgs.reserve(leased.size());
-    for (auto& sr : leased) {
-      Transition t;
-      t.id = sr.id;
-      if (stop) {  // give back what we will not send in this run
-        t.state = DeliveryState::kDeferred;
-        t.retry_at = clock_.NowUnix();
-        t.detail = rep.stop_reason;
-        ts.push_back(std::move(t));
-        continue;
-      }
-      std::vector<GuardViolation> violations;
-      auto msg = composer.Compose(sr.recipient, &violations);
-      if (!msg.ok()) {
-        if (msg.status().code() == Status::Code::kBlocked) {
-          // The guard halts the whole campaign before this message leaves.
-          t.state = DeliveryState::kBlocked;
-          t.detail = "leak guard";
-          for (auto& v : violations) rep.preflight.violations.push_back(std::move(v));
-          rep.halted = true;
-          stop = true;
-        } else {
-          t.state = DeliveryState::kFailed;
-          t.detail = msg.status().message();
-          ++rep.failed_now;
-        }
-        ts.push_back(std::move(t));
-        continue;
-      }
-      t.message_id = msg->message_id();
-      msg_ts.push_back(ts.size());
-      msg_attempts.push_back(sr.attempts + 1);
-      msgs.push_back(std::move(*msg));
-      ts.push_back(std::move(t));
-    }
-    if (rep.halted) {
-      // Nothing leaves after a violation, not even earlier messages of this batch.
-      for (size_t i : msg_ts) {
-        ts[i].state = DeliveryState::kDeferred;
-        ts[i].retry_at = clock_.NowUnix();
-        ts[i].detail = "leak guard halted the campaign";
-      }
-      msgs.clear();
-    }
-    std::vector<const GuardedMessage*> batch_ptrs;
-    batch_ptrs.reserve(msgs.size());
-    for (const auto& m : msgs) batch_ptrs.push_back(&m);
-    rep.attempted += msgs.size();
-    std::vector<Outcome> outs = transport->SendBatch(batch_ptrs);
-    for (size_t k = 0; k < msgs.size(); ++k) {
-      const GuardedMessage* msg = &msgs[k];
-      const Outcome& out = outs[k];
-      Transition& t = ts[msg_ts[k]];
-      t.detail = out.detail;
-      t.has_audit = true;
-      t.audit.recipient = msg->recipient();
-      t.audit.message_id = msg->message_id();
-      t.audit.sha256 = Sha256Hex(msg->bytes());
-      t.audit.at = clock_.NowUnix();
-      t.audit.detail = out.detail;
-      t.audit.found = msg->found();
-      switch (out.kind) {
-        case Outcome::Kind::kDelivered:
-          t.state = DeliveryState::kSent;
-          ++rep.sent_now;
-          break;
-        case Outcome::Kind::kPermanent:
-          t.state = DeliveryState::kFailed;
-          ++rep.failed_now;
-          break;
-        case Outcome::Kind::kTransient:
-        case Outcome::Kind::kUncertain: {
-          t.state = DeliveryState::kDeferred;
-          if (out.kind == Outcome::Kind::kUncertain) {
-            t.detail = "uncertain (the server may have taken it; resent with the same "
-                       "Message-ID): " + out.detail;
-            t.audit.detail = t.detail;
-          }
-          if (out.stop_run) {
-            // Local trouble (disk full) or a configuration problem (TLS
-            // policy, AUTH): stop the run instead of spinning on it.
-            t.retry_at = clock_.NowUnix();
-            rep.stop_reason = out.detail;
-            stop = true;
-            ++rep.deferred_now;
-            break;
-          }
-          // Exponential backoff with jitter, bounded by max_age (bounce/).
-          RetryPolicy policy{c.transport.retry_interval_seconds, c.transport.max_age_seconds};
-          int64_t delay = RetryDelaySeconds(policy, msg_attempts[k], jitter(rng));
-          if (delay < 0) {
-            t.state = DeliveryState::kFailed;
-            t.detail = "gave up after max_age: " + t.detail;
-            t.audit.detail = t.detail;
-            ++rep.failed_now;
-          } else {
-            t.retry_at = clock_.NowUnix() + delay;
-            ++rep.deferred_now;
-          }
-          break;
-        }
-      }
-      t.audit.outcome = std::string(DeliveryStateName(t.state));
-    }
-    SM_RETURN_IF_ERROR(store->Record(ts));
-    if (progress && (clock_.MonotonicNanos() - last_progress > 1000000000 || stop)) {
-      last_progress = clock_.MonotonicNanos();
-      Progress p;
-      p.phase = "sending";
-      p.done = rep.sent_now + rep.failed_now + rep.deferred_now;
-      p.total = todo;
-      p.sent = rep.sent_now;
-      p.deferred = rep.deferred_now;
-      p.failed = rep.failed_now;
-      p.elapsed_seconds = Seconds(clock_, start);
-      progress(p);
-    }
   }
+  rep.compose = pool.stats();
+  rep.compose_threads = pool.threads();
+  rep.sending_seconds = Seconds(clock_, start);
   SM_ASSIGN_OR_RETURN(rep.counts, store->Counts());
+  if (rep.next_retry_at == 0 && rep.counts.deferred > 0) {
+    SM_ASSIGN_OR_RETURN(rep.next_retry_at, scheduler.NextDue());
+  }
   if (rep.halted) rep.exit = ExitCode::kBlocked;
   else if (rep.interrupted || !rep.stop_reason.empty() || rep.counts.pending > 0 ||
            rep.counts.deferred > 0 || rep.counts.uncertain > 0 || rep.counts.leased > 0)
@@ -383,9 +470,11 @@ Result<StatusReport> Engine::ReadStatus(const Campaign& c, const std::string& st
   StatusReport rep;
   rep.state_path = state_path.empty() ? DefaultStatePath(c) : state_path;
   if (!std::filesystem::exists(rep.state_path)) return rep;
-  rep.has_state = true;
   SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(rep.state_path, &clock_));
-  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, state_path.empty()));
+  Status bound = store->BindCampaign(c.name, state_path.empty(), /*create=*/false);
+  if (bound.code() == Status::Code::kNotFound) return rep;  // a shared state, not started
+  SM_RETURN_IF_ERROR(bound);
+  rep.has_state = true;
   SM_ASSIGN_OR_RETURN(rep.counts, store->Counts());
   SM_ASSIGN_OR_RETURN(rep.by_domain, store->CountsByDomain());
   return rep;
@@ -395,9 +484,11 @@ Result<ScopeReport> Engine::ScopeOwn(const Campaign& c, const std::string& state
   ScopeReport rep;
   std::string path = state_path.empty() ? DefaultStatePath(c) : state_path;
   if (!std::filesystem::exists(path)) return rep;
-  rep.has_state = true;
   SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(path, &clock_));
-  SM_RETURN_IF_ERROR(store->BindCampaign(c.name, state_path.empty()));
+  Status bound = store->BindCampaign(c.name, state_path.empty(), /*create=*/false);
+  if (bound.code() == Status::Code::kNotFound) return rep;  // nothing sent yet
+  SM_RETURN_IF_ERROR(bound);
+  rep.has_state = true;
   ExposureGraph graph;
   std::vector<std::string> receivers(1);
   SM_RETURN_IF_ERROR(store->ReadAudit([&](const AuditRecord& a) {

@@ -7,18 +7,21 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "audience/audience_reader.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "config/campaign.h"
+#include "delivery/delivery.h"
 #include "dkim/dkim.h"
 #include "guard/guard.h"
 #include "scope/exposure.h"
@@ -64,6 +67,13 @@ struct SendOptions {
   bool resend_uncertain = true;
   size_t batch = 256;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: finish the batch, stop
+  // Keep running while the next deferred recipient falls due within this
+  // many seconds; otherwise report when it is due and stop (exit 4).
+  int64_t wait_seconds = 0;
+  // How the run waits (tests pass one that advances a FakeClock).
+  std::function<void(int64_t nanos)> sleep = [](int64_t nanos) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(nanos));
+  };
 };
 
 struct SendReport {
@@ -76,6 +86,13 @@ struct SendReport {
   bool interrupted = false;
   std::string stop_reason;    // why the run stopped early (disk full, ...)
   StateCounts counts;         // after the run
+  int64_t next_retry_at = 0;  // unix time the next deferred recipient is due; 0 if none
+  // Where the sending phase's time went: composing per stage (summed over
+  // the compose threads), the store's commits, and waiting for the
+  // transport (wall time of the send thread per batch).
+  ComposeStats compose;
+  size_t compose_threads = 0;
+  double store_seconds = 0, transport_seconds = 0, sending_seconds = 0;
   ExitCode exit = ExitCode::kDone;
 };
 
@@ -130,6 +147,19 @@ struct ScopeArchiveReport {
   uint64_t audience_rows_refused = 0;
 };
 
+// `sealmail suppress`: the suppression list of a state file.
+struct SuppressReport {
+  std::string state_path;
+  uint64_t added = 0;       // new entries
+  uint64_t existing = 0;    // already listed (kept as they were)
+  uint64_t removed = 0;
+  std::vector<std::string> not_listed;  // remove: addresses that were not on the list
+  uint64_t rows = 0;        // import: data rows read
+  uint64_t refused = 0;     // import: rows refused (not added)
+  uint64_t duplicates = 0;  // import: rows repeating an earlier row
+  std::vector<std::string> errors;  // import: the first refused rows, "file:line: field: reason"
+};
+
 // Every address of an audience CSV as the leak guard and scope see them,
 // including the address-like tokens of refused rows (counted in
 // *refused_rows when given).
@@ -168,10 +198,26 @@ class Engine {
 
   static std::string DefaultStatePath(const Campaign& c);
 
+  // The suppression list of a state (engine_suppress.cc). state_path is a
+  // SQLite state; it is created when absent. Addresses are validated before
+  // anything is written (add and remove are all-or-nothing); import adds
+  // every good row and reports the refused ones with their line.
+  Result<SuppressReport> SuppressAdd(const std::string& state_path,
+                                     const std::vector<std::string>& addresses,
+                                     const std::string& reason);
+  Result<SuppressReport> SuppressImport(const std::string& state_path, const std::string& csv,
+                                        const std::string& reason);
+  Result<SuppressReport> SuppressRemove(const std::string& state_path,
+                                        const std::vector<std::string>& addresses);
+  Status SuppressList(const std::string& state_path,
+                      const std::function<bool(const Suppression&)>& fn);
+
  private:
   // Streams the audience through compose+guard; calls on_ok for each good
   // recipient. Stops at the first guard violation when stop_on_violation.
-  Status Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience,
+  // sign: DKIM-sign each message before the guard (check does; send's
+  // preflight does not, since send signs and guards each message again).
+  Status Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience, bool sign,
                    CheckReport* report, const ProgressFn& progress,
                    const std::function<Status(const Recipient&)>& on_ok,
                    const std::function<Status(const Recipient&)>& on_blocked);

@@ -152,8 +152,12 @@ Result<VerifyReport> Engine::Verify(const VerifyOptions& o) {
     return rep;
   }
   SM_ASSIGN_OR_RETURN(auto store, OpenSqliteStore(state_path, &clock_));
-  SM_RETURN_IF_ERROR(store->BindCampaign(c->name, o.state_path.empty()));
-  SM_ASSIGN_OR_RETURN(auto found, store->Find(to->Key()));
+  Status bound = store->BindCampaign(c->name, o.state_path.empty(), /*create=*/false);
+  std::optional<StoredRecipient> found;
+  if (bound.code() != Status::Code::kNotFound) {
+    SM_RETURN_IF_ERROR(bound);
+    SM_ASSIGN_OR_RETURN(found, store->Find(to->Key()));
+  }
   if (!found) {
     rep.state = "not in the state";
     return fail("unknown recipient: " + rep.recipient + " is not in the campaign's state");

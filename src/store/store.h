@@ -1,26 +1,29 @@
 // Store: the durable per-recipient state of campaigns (DESIGN.md). The only
 // code that runs SQL. One row per (campaign, recipient); a recipient moves
-//   pending -> leased -> sent | deferred | failed | blocked
+//   pending -> leased -> sent | deferred | failed | suppressed | blocked
 // and leased rows found at start-up (the process died between handing a
 // message over and recording the outcome) become uncertain. Nothing moves on
-// fetch: a row is leased in a committed transaction before its message is
-// handed to a transport, and its outcome is recorded afterwards.
+// fetch: a row is leased in a committed, fsynced transaction before its
+// message is handed to a transport, and its outcome is recorded afterwards
+// (outcomes of a whole batch in one transaction: group commit).
+//
+// The suppression list belongs to the state file, not to a campaign: every
+// campaign that shares a state (send --state PATH) skips its addresses.
 //
 // Backends: SQLite (default; WAL). Thread-compatible: one Store per thread,
 // or external locking.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "base/clock.h"
-#include <functional>
-
 #include "audit/audit.h"
+#include "base/clock.h"
 #include "base/status.h"
 #include "model/recipient.h"
 
@@ -30,7 +33,8 @@ struct StoredRecipient {
   int64_t id = 0;
   Recipient recipient;
   DeliveryState state = DeliveryState::kPending;  // state before the lease
-  int attempts = 0;
+  int attempts = 0;                // attempts before this lease
+  int64_t first_attempt_at = 0;    // unix time of the first lease, 0 if never leased
 };
 
 struct Transition {
@@ -43,11 +47,29 @@ struct Transition {
   // in the same transaction as the state change.
   bool has_audit = false;
   AuditRecord audit = {};
+  // A permanent refusal by the server: the address joins the suppression
+  // list (reason = detail) in the same transaction.
+  bool suppress = false;
+  // The outcome is unknown (no reply after the final "."): the recipient
+  // counts as a possible duplicate from now on.
+  bool uncertain = false;
+};
+
+struct Suppression {
+  std::string key;     // Address::Key of the address
+  std::string email;   // as given
+  std::string reason;  // "unsubscribed", the server's 5xx reply, ...
+  std::string source;  // "campaign NAME", "suppress add", "suppress import FILE"
+  int64_t at = 0;      // unix time it was added
 };
 
 struct StateCounts {
   uint64_t total = 0, pending = 0, leased = 0, sent = 0, deferred = 0, failed = 0,
            suppressed = 0, blocked = 0, uncertain = 0;
+  // Recipients whose outcome was unknown at least once (a process died
+  // while their message was out, or the server hung up after the final "."):
+  // the bound on how many people may have the message twice.
+  uint64_t possible_duplicates = 0;
   void Add(DeliveryState s, uint64_t n);
 };
 
@@ -57,8 +79,10 @@ class Store {
 
   // Selects the campaign the following calls act on. A state that lives in a
   // campaign's own directory (single_campaign) refuses a second campaign
-  // name: renaming a campaign mid-way would mail everyone again.
-  virtual Status BindCampaign(const std::string& name, bool single_campaign) = 0;
+  // name: renaming a campaign mid-way would mail everyone again. A campaign
+  // not yet in the state is added when `create`, else NotFound (readers such
+  // as status and verify never write).
+  virtual Status BindCampaign(const std::string& name, bool single_campaign, bool create) = 0;
 
   // Adds recipients whose key is not yet known (existing rows are left as
   // they are). Returns how many were new. One transaction per call.
@@ -67,10 +91,14 @@ class Store {
   // Turns leased rows left by a dead process into uncertain. Returns how many.
   virtual Result<uint64_t> RecoverLeases() = 0;
 
-  // Leases up to n recipients that are due (pending, deferred with
-  // retry_at <= now, and uncertain unless include_uncertain is false), in id
-  // order, in one committed transaction.
+  // Leases up to n recipients that are due (uncertain unless
+  // include_uncertain is false, then deferred with retry_at <= now, then
+  // pending in id order), in one committed and fsynced transaction. Due
+  // recipients on the suppression list become suppressed instead.
   virtual Result<std::vector<StoredRecipient>> Lease(size_t n, bool include_uncertain) = 0;
+
+  // Unix time of the earliest retry of a deferred recipient; 0 when none.
+  virtual Result<int64_t> NextRetryAt() = 0;
 
   // Records outcomes in one transaction.
   virtual Status Record(const std::vector<Transition>& transitions) = 0;
@@ -83,6 +111,13 @@ class Store {
 
   // Looks up a recipient of the bound campaign by key.
   virtual Result<std::optional<StoredRecipient>> Find(const std::string& key) = 0;
+
+  // The suppression list (no campaign needed). Add keeps an existing entry
+  // as it is and returns how many were new; Remove returns how many existed.
+  virtual Result<uint64_t> AddSuppressions(const std::vector<Suppression>& batch) = 0;
+  virtual Result<uint64_t> RemoveSuppressions(const std::vector<std::string>& keys) = 0;
+  // In key order. fn returning false stops.
+  virtual Status ListSuppressions(const std::function<bool(const Suppression&)>& fn) = 0;
 };
 
 // Opens (creating if absent) a SQLite state file. Refuses files that are not

@@ -1,5 +1,6 @@
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "base/check.h"
@@ -10,7 +11,7 @@ namespace {
 
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Numbered migrations: index i takes the schema from version i to i+1.
 // Never edit a released step; append a new one.
@@ -49,6 +50,17 @@ const char* const kMigrations[] = {
     "  detail TEXT NOT NULL,"
     "  found TEXT NOT NULL);"
     "CREATE INDEX audit_message ON audit(message_id);",
+    // 2 -> 3: suppression list shared by every campaign of this state, the
+    // time of a recipient's first attempt (max_age) and how often its
+    // outcome was unknown (possible duplicates; issue #7)
+    "CREATE TABLE suppressions("
+    "  key TEXT PRIMARY KEY,"
+    "  email TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  at INTEGER NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE recipients ADD COLUMN first_attempt_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE recipients ADD COLUMN uncertain_times INTEGER NOT NULL DEFAULT 0;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -109,15 +121,19 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
   Status Init();
-  Status BindCampaign(const std::string& name, bool single_campaign) override;
+  Status BindCampaign(const std::string& name, bool single_campaign, bool create) override;
   Result<uint64_t> AddRecipients(const std::vector<Recipient>& batch) override;
   Result<uint64_t> RecoverLeases() override;
   Result<std::vector<StoredRecipient>> Lease(size_t n, bool include_uncertain) override;
+  Result<int64_t> NextRetryAt() override;
   Status Record(const std::vector<Transition>& transitions) override;
   Result<StateCounts> Counts() override;
   Result<std::map<std::string, StateCounts>> CountsByDomain() override;
   Result<std::optional<StoredRecipient>> Find(const std::string& key) override;
   Status ReadAudit(const std::function<bool(const AuditRecord&)>& fn) override;
+  Result<uint64_t> AddSuppressions(const std::vector<Suppression>& batch) override;
+  Result<uint64_t> RemoveSuppressions(const std::vector<std::string>& keys) override;
+  Status ListSuppressions(const std::function<bool(const Suppression&)>& fn) override;
 
  private:
   Status Err(std::string_view what) const {
@@ -136,7 +152,10 @@ class SqliteStore final : public Store {
   Status Exec(const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      Status s = Err(err != nullptr ? err : "exec failed");
+      // Name the statement, not the message twice: "COMMIT: database or disk is full".
+      std::string_view what(sql);
+      what = what.substr(0, std::min(what.find_first_of("(;"), size_t{40}));
+      Status s = Err(what);
       sqlite3_free(err);
       return s;
     }
@@ -161,12 +180,26 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
   StoredRecipient RowToRecipient(sqlite3_stmt* s, bool* ok);
+  // Runs a statement that returns no rows; the caller has bound it.
+  Status StepDone(sqlite3_stmt* s, std::string_view what) {
+    int rc = sqlite3_step(s);
+    Status st = rc == SQLITE_DONE ? Status::Ok() : Err(what);
+    sqlite3_reset(s);
+    return st;
+  }
+  Status Rollback(Status s) {
+    Exec("ROLLBACK");
+    return s;
+  }
 
   sqlite3* db_;
   std::string path_;
   const Clock* clock_;
   int64_t campaign_ = 0;
-  Stmt insert_, lease_select_, lease_update_, record_, find_, audit_insert_;
+  std::string campaign_name_;
+  // Lease: uncertain, due deferred, pending (each walks the due index).
+  Stmt lease_uncertain_, lease_deferred_, lease_pending_;
+  Stmt insert_, lease_update_, suppress_row_, record_, find_, audit_insert_, suppress_failed_;
 };
 
 Status SqliteStore::Init() {
@@ -221,26 +254,45 @@ Status SqliteStore::Init() {
   // must not be "repaired" by recreating them.
   auto ok = QueryInt(
       "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
-      "('campaigns','recipients','audit')");
+      "('campaigns','recipients','audit','suppressions')");
   if (!ok.ok()) return ok.status();
-  if (*ok != 3) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
+  if (*ok != 4) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
   SM_RETURN_IF_ERROR(Prepare(
       "INSERT INTO recipients(campaign, key, email, domain, line, fields, updated_at) "
       "VALUES(?,?,?,?,?,?,?) ON CONFLICT(campaign, key) DO NOTHING",
       &insert_));
+  // Each walks recipients_due(campaign, state, retry_at, id) in order: no
+  // scan of the rows already done, however large the campaign.
+  constexpr const char* kCols =
+      "SELECT r.id, r.key, r.email, r.line, r.fields, r.state, r.attempts, r.first_attempt_at, "
+      "s.reason FROM recipients r LEFT JOIN suppressions s ON s.key=r.key ";
+  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
+                              "WHERE r.campaign=?1 AND r.state=7 ORDER BY r.retry_at, r.id "
+                              "LIMIT ?2").c_str(), &lease_uncertain_));
+  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
+                              "WHERE r.campaign=?1 AND r.state=3 AND r.retry_at<=?3 "
+                              "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(), &lease_deferred_));
+  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
+                              "WHERE r.campaign=?1 AND r.state=0 ORDER BY r.retry_at, r.id "
+                              "LIMIT ?2").c_str(), &lease_pending_));
   SM_RETURN_IF_ERROR(Prepare(
-      "SELECT id, key, email, line, fields, state, attempts FROM recipients "
-      "WHERE campaign=?1 AND (state=0 OR (state=7 AND ?4) OR (state=3 AND retry_at<=?2)) ORDER BY id LIMIT ?3",
-      &lease_select_));
-  SM_RETURN_IF_ERROR(Prepare(
-      "UPDATE recipients SET state=1, attempts=attempts+1, updated_at=? WHERE id=?",
+      "UPDATE recipients SET state=1, attempts=attempts+1, updated_at=?1, "
+      "first_attempt_at=CASE WHEN first_attempt_at=0 THEN ?1 ELSE first_attempt_at END "
+      "WHERE id=?2",
       &lease_update_));
   SM_RETURN_IF_ERROR(Prepare(
-      "UPDATE recipients SET state=?, message_id=?, detail=?, retry_at=?, updated_at=? WHERE id=?",
+      "UPDATE recipients SET state=5, detail=?1, updated_at=?2 WHERE id=?3", &suppress_row_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "UPDATE recipients SET state=?, message_id=?, detail=?, retry_at=?, updated_at=?, "
+      "uncertain_times=uncertain_times+? WHERE id=?",
       &record_));
   SM_RETURN_IF_ERROR(Prepare(
-      "SELECT id, key, email, line, fields, state, attempts FROM recipients "
-      "WHERE campaign=? AND key=?",
+      "INSERT INTO suppressions(key, email, reason, source, at) "
+      "SELECT key, email, ?1, ?2, ?3 FROM recipients WHERE id=?4 ON CONFLICT(key) DO NOTHING",
+      &suppress_failed_));
+  SM_RETURN_IF_ERROR(Prepare(
+      "SELECT r.id, r.key, r.email, r.line, r.fields, r.state, r.attempts, r.first_attempt_at "
+      "FROM recipients r WHERE r.campaign=? AND r.key=?",
       &find_));
   SM_RETURN_IF_ERROR(Prepare(
       "INSERT INTO audit(campaign, recipient, email, message_id, sha256, at, outcome, detail, "
@@ -249,7 +301,7 @@ Status SqliteStore::Init() {
   return Status::Ok();
 }
 
-Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign) {
+Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign, bool create) {
   Stmt sel;
   SM_RETURN_IF_ERROR(Prepare("SELECT id, name FROM campaigns ORDER BY id", &sel));
   int rc;
@@ -258,6 +310,7 @@ Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign) 
     std::string n = reinterpret_cast<const char*>(sqlite3_column_text(sel.get(), 1));
     if (n == name) {
       campaign_ = sqlite3_column_int64(sel.get(), 0);
+      campaign_name_ = name;
       return Status::Ok();
     }
     others.push_back(n);
@@ -269,12 +322,16 @@ Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign) 
                            "\". Renaming a campaign part-way would mail everyone again; start a "
                            "new campaign in a new directory, or restore the name");
   }
+  if (!create) {
+    return Status::NotFound(path_ + ": campaign \"" + name + "\" has no state here yet");
+  }
   Stmt ins;
   SM_RETURN_IF_ERROR(Prepare("INSERT INTO campaigns(name, created_at) VALUES(?, ?)", &ins));
   sqlite3_bind_text(ins.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(ins.get(), 2, clock_->NowUnix());
   if (sqlite3_step(ins.get()) != SQLITE_DONE) return Err("adding campaign");
   campaign_ = sqlite3_last_insert_rowid(db_);
+  campaign_name_ = name;
   return Status::Ok();
 }
 
@@ -309,7 +366,9 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
 
 Result<uint64_t> SqliteStore::RecoverLeases() {
   SM_RETURN_IF_ERROR(RequireCampaign());
-  std::string sql = "UPDATE recipients SET state=7 WHERE state=1 AND campaign=" +
+  std::string sql =
+      "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1 WHERE state=1 AND "
+      "campaign=" +
                     std::to_string(campaign_);
   SM_RETURN_IF_ERROR(Exec(sql.c_str()));
   return static_cast<uint64_t>(sqlite3_changes(db_));
@@ -330,50 +389,76 @@ StoredRecipient SqliteStore::RowToRecipient(sqlite3_stmt* s, bool* ok) {
   *ok = *ok && state >= 0 && state <= static_cast<int>(DeliveryState::kUncertain);
   out.state = static_cast<DeliveryState>(state);
   out.attempts = sqlite3_column_int(s, 6);
+  out.first_attempt_at = sqlite3_column_int64(s, 7);
   return out;
 }
 
 Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_uncertain) {
   SM_RETURN_IF_ERROR(RequireCampaign());
   std::vector<StoredRecipient> out;
-  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  std::vector<std::pair<int64_t, std::string>> suppressed;  // id, reason
   int64_t now = clock_->NowUnix();
-  sqlite3_stmt* s = lease_select_.get();
-  sqlite3_bind_int64(s, 1, campaign_);
-  sqlite3_bind_int64(s, 2, now);
-  sqlite3_bind_int64(s, 3, static_cast<int64_t>(n));
-  sqlite3_bind_int(s, 4, include_uncertain ? 1 : 0);
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    bool ok = true;
-    out.push_back(RowToRecipient(s, &ok));
-    if (!ok) {
-      sqlite3_reset(s);
-      Exec("ROLLBACK");
-      return Status::Corrupt(path_ + ": recipient row " + std::to_string(out.back().id) +
-                             " does not decode; refusing to guess");
+  // The lease must survive a power cut, not only a killed process: a lease
+  // lost after its message left would hide a duplicate. So this commit is
+  // fsynced (one fsync per batch); outcomes are recorded with NORMAL (a lost
+  // outcome only turns back into a lease, then uncertain, and is counted).
+  // The level cannot change inside a transaction.
+  SM_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  struct Restore {
+    SqliteStore* s;
+    ~Restore() { s->Exec("PRAGMA synchronous=NORMAL"); }
+  } restore{this};
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  sqlite3_stmt* queries[] = {include_uncertain ? lease_uncertain_.get() : nullptr,
+                             lease_deferred_.get(), lease_pending_.get()};
+  for (sqlite3_stmt* s : queries) {
+    if (s == nullptr || out.size() >= n) continue;
+    sqlite3_bind_int64(s, 1, campaign_);
+    sqlite3_bind_int64(s, 2, static_cast<int64_t>(n - out.size()));
+    if (s == lease_deferred_.get()) sqlite3_bind_int64(s, 3, now);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      bool ok = true;
+      StoredRecipient r = RowToRecipient(s, &ok);
+      if (!ok) {
+        sqlite3_reset(s);
+        return Rollback(Status::Corrupt(path_ + ": recipient row " + std::to_string(r.id) +
+                                        " does not decode; refusing to guess"));
+      }
+      if (sqlite3_column_type(s, 8) != SQLITE_NULL) {
+        suppressed.emplace_back(r.id, reinterpret_cast<const char*>(sqlite3_column_text(s, 8)));
+      } else {
+        out.push_back(std::move(r));
+      }
     }
-  }
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE) {
-    Status st = Err("leasing");
-    Exec("ROLLBACK");
-    return st;
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) return Rollback(Err("leasing"));
   }
   for (const auto& r : out) {
     sqlite3_stmt* u = lease_update_.get();
     sqlite3_bind_int64(u, 1, now);
     sqlite3_bind_int64(u, 2, r.id);
-    rc = sqlite3_step(u);
-    sqlite3_reset(u);
-    if (rc != SQLITE_DONE) {
-      Status st = Err("leasing");
-      Exec("ROLLBACK");
-      return st;
-    }
+    if (Status st = StepDone(u, "leasing"); !st.ok()) return Rollback(st);
   }
-  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  for (const auto& [id, reason] : suppressed) {
+    std::string detail = "suppressed: " + reason;
+    sqlite3_stmt* u = suppress_row_.get();
+    sqlite3_bind_text(u, 1, detail.data(), static_cast<int>(detail.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(u, 2, now);
+    sqlite3_bind_int64(u, 3, id);
+    if (Status st = StepDone(u, "suppressing"); !st.ok()) return Rollback(st);
+  }
+  if (Status committed = Exec("COMMIT"); !committed.ok()) return Rollback(committed);
+  // A batch made only of suppressed rows must not look like "nothing due".
+  if (out.empty() && !suppressed.empty()) return Lease(n, include_uncertain);
   return out;
+}
+
+Result<int64_t> SqliteStore::NextRetryAt() {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  std::string sql = "SELECT coalesce(min(retry_at), 0) FROM recipients WHERE campaign=" +
+                    std::to_string(campaign_) + " AND state=3";
+  return QueryInt(sql.c_str());
 }
 
 Status SqliteStore::Record(const std::vector<Transition>& ts) {
@@ -390,9 +475,20 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
     else sqlite3_bind_text(s, 3, t.detail.data(), static_cast<int>(t.detail.size()), SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, t.retry_at);
     sqlite3_bind_int64(s, 5, now);
-    sqlite3_bind_int64(s, 6, t.id);
+    sqlite3_bind_int(s, 6, t.uncertain ? 1 : 0);
+    sqlite3_bind_int64(s, 7, t.id);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
+    if (rc == SQLITE_DONE && t.suppress) {
+      std::string source = "campaign " + campaign_name_;
+      sqlite3_stmt* q = suppress_failed_.get();
+      sqlite3_bind_text(q, 1, t.detail.data(), static_cast<int>(t.detail.size()), SQLITE_STATIC);
+      sqlite3_bind_text(q, 2, source.data(), static_cast<int>(source.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(q, 3, now);
+      sqlite3_bind_int64(q, 4, t.id);
+      rc = sqlite3_step(q);
+      sqlite3_reset(q);
+    }
     if (rc == SQLITE_DONE && t.has_audit) {
       const AuditRecord& a = t.audit;
       std::string found = JoinFound(a.found);
@@ -440,6 +536,10 @@ Result<StateCounts> SqliteStore::Counts() {
              static_cast<uint64_t>(sqlite3_column_int64(st.get(), 1)));
   }
   if (rc != SQLITE_DONE) return Err("counting");
+  std::string dup = "SELECT count(*) FROM recipients WHERE campaign=" + std::to_string(campaign_) +
+                    " AND uncertain_times>0";
+  SM_ASSIGN_OR_RETURN(int64_t d, QueryInt(dup.c_str()));
+  c.possible_duplicates = static_cast<uint64_t>(d);
   return c;
 }
 
@@ -509,6 +609,68 @@ Status SqliteStore::ReadAudit(const std::function<bool(const AuditRecord&)>& fn)
     if (!fn(a)) return Status::Ok();
   }
   if (rc != SQLITE_DONE) return Err("reading the audit trail");
+  return Status::Ok();
+}
+
+Result<uint64_t> SqliteStore::AddSuppressions(const std::vector<Suppression>& batch) {
+  Stmt ins;
+  SM_RETURN_IF_ERROR(Prepare("INSERT INTO suppressions(key, email, reason, source, at) "
+                             "VALUES(?,?,?,?,?) ON CONFLICT(key) DO NOTHING",
+                             &ins));
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  uint64_t added = 0;
+  for (const Suppression& x : batch) {
+    sqlite3_stmt* q = ins.get();
+    auto text = [q](int i, const std::string& v) {
+      sqlite3_bind_text(q, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    };
+    text(1, x.key);
+    text(2, x.email);
+    text(3, x.reason);
+    text(4, x.source);
+    sqlite3_bind_int64(q, 5, x.at != 0 ? x.at : clock_->NowUnix());
+    if (Status st = StepDone(q, "adding to the suppression list"); !st.ok()) return Rollback(st);
+    added += static_cast<uint64_t>(sqlite3_changes(db_));
+  }
+  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  return added;
+}
+
+Result<uint64_t> SqliteStore::RemoveSuppressions(const std::vector<std::string>& keys) {
+  Stmt del;
+  SM_RETURN_IF_ERROR(Prepare("DELETE FROM suppressions WHERE key=?", &del));
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  uint64_t removed = 0;
+  for (const std::string& k : keys) {
+    sqlite3_bind_text(del.get(), 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+    if (Status st = StepDone(del.get(), "removing from the suppression list"); !st.ok()) {
+      return Rollback(st);
+    }
+    removed += static_cast<uint64_t>(sqlite3_changes(db_));
+  }
+  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  return removed;
+}
+
+Status SqliteStore::ListSuppressions(const std::function<bool(const Suppression&)>& fn) {
+  Stmt st;
+  SM_RETURN_IF_ERROR(
+      Prepare("SELECT key, email, reason, source, at FROM suppressions ORDER BY key", &st));
+  auto text = [&st](int col) {
+    const unsigned char* t = sqlite3_column_text(st.get(), col);
+    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+  };
+  int rc;
+  Suppression x;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    x.key = text(0);
+    x.email = text(1);
+    x.reason = text(2);
+    x.source = text(3);
+    x.at = sqlite3_column_int64(st.get(), 4);
+    if (!fn(x)) return Status::Ok();
+  }
+  if (rc != SQLITE_DONE) return Err("reading the suppression list");
   return Status::Ok();
 }
 

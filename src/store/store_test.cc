@@ -42,7 +42,7 @@ TEST_F(StoreTest, LifecycleAddLeaseRecordCount) {
   auto store = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE(store.ok()) << store.status().message();
   Store& s = **store;
-  ASSERT_TRUE(s.BindCampaign("c1", true).ok());
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
   auto added = s.AddRecipients({R("a@example.com", 2), R("b@example.org", 3), R("c@example.org", 4)});
   ASSERT_TRUE(added.ok());
   EXPECT_EQ(*added, 3u);
@@ -83,13 +83,13 @@ TEST_F(StoreTest, LifecycleAddLeaseRecordCount) {
 TEST_F(StoreTest, LeasesOfADeadProcessBecomeUncertainAndSurviveReopen) {
   {
     auto store = OpenSqliteStore(path_, &clock_);
-    ASSERT_TRUE((*store)->BindCampaign("c1", true).ok());
+    ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
     (*store)->AddRecipients({R("a@example.com", 2), R("b@example.com", 3)});
     ASSERT_EQ((*store)->Lease(1, true)->size(), 1u);
   }  // "crash": the lease is committed, the outcome never recorded
   auto store = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)->BindCampaign("c1", true).ok());
+  ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
   EXPECT_EQ(*(*store)->RecoverLeases(), 1u);
   EXPECT_EQ((*store)->Counts()->uncertain, 1u);
   // --no-resend-uncertain leaves it for an operator.
@@ -106,7 +106,7 @@ TEST_F(StoreTest, LeasesOfADeadProcessBecomeUncertainAndSurviveReopen) {
 TEST_F(StoreTest, DeferredRowsWaitForRetryAt) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
-  ASSERT_TRUE(s.BindCampaign("c1", true).ok());
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
   s.AddRecipients({R("a@example.com", 2)});
   auto l = s.Lease(1, true);
   ASSERT_TRUE(s.Record({{(*l)[0].id, DeliveryState::kDeferred, "", "451 later",
@@ -119,7 +119,7 @@ TEST_F(StoreTest, DeferredRowsWaitForRetryAt) {
 TEST_F(StoreTest, AuditRowsAreWrittenWithTheirTransitionAndReadBack) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
-  ASSERT_TRUE(s.BindCampaign("c1", true).ok());
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
   s.AddRecipients({R("a@example.com", 2), R("b@example.com", 3)});
   auto l = s.Lease(2, true);
   Transition t{(*l)[0].id, DeliveryState::kSent, "<m1@x>", "250 ok", 0};
@@ -155,12 +155,194 @@ TEST_F(StoreTest, AuditRowsAreWrittenWithTheirTransitionAndReadBack) {
 
 TEST_F(StoreTest, RenamedCampaignInItsOwnDirectoryIsRefused) {
   auto store = OpenSqliteStore(path_, &clock_);
-  ASSERT_TRUE((*store)->BindCampaign("c1", true).ok());
-  Status s = (*store)->BindCampaign("c2", true);
+  ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
+  Status s = (*store)->BindCampaign("c2", true, true);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("belongs to campaign \"c1\""), std::string::npos) << s.message();
   // A shared state (--state) holds several campaigns.
-  EXPECT_TRUE((*store)->BindCampaign("c2", false).ok());
+  EXPECT_TRUE((*store)->BindCampaign("c2", false, true).ok());
+}
+
+TEST_F(StoreTest, PermanentFailuresJoinTheSuppressionListSharedByCampaigns) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", false, true).ok());
+  s.AddRecipients({R("a@example.com", 2), R("b@example.com", 3)});
+  auto l = s.Lease(10, true);
+  ASSERT_EQ(l->size(), 2u);
+  Transition bad{(*l)[0].id, DeliveryState::kFailed, "<m1@x>", "550 5.1.1 no such user", 0};
+  bad.suppress = true;
+  Transition ok{(*l)[1].id, DeliveryState::kSent, "<m2@x>", "250 ok", 0};
+  ASSERT_TRUE(s.Record({bad, ok}).ok());
+
+  // A later campaign in the same state never mails a@ again.
+  ASSERT_TRUE(s.BindCampaign("c2", false, true).ok());
+  s.AddRecipients({R("a@example.com", 2), R("b@example.com", 3), R("c@example.com", 4)});
+  auto l2 = s.Lease(10, true);
+  ASSERT_TRUE(l2.ok());
+  ASSERT_EQ(l2->size(), 2u);
+  EXPECT_EQ((*l2)[0].recipient.email, "b@example.com");
+  EXPECT_EQ((*l2)[1].recipient.email, "c@example.com");
+  EXPECT_EQ(s.Counts()->suppressed, 1u);
+  EXPECT_EQ((*s.Find("a@example.com"))->state, DeliveryState::kSuppressed);
+
+  std::vector<Suppression> listed;
+  ASSERT_TRUE(s.ListSuppressions([&](const Suppression& x) {
+                 listed.push_back(x);
+                 return true;
+               }).ok());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].email, "a@example.com");
+  EXPECT_EQ(listed[0].reason, "550 5.1.1 no such user");
+  EXPECT_EQ(listed[0].source, "campaign c1");
+  EXPECT_EQ(listed[0].at, clock_.NowUnix());
+}
+
+TEST_F(StoreTest, SuppressionsAddedByAnOperatorApplyToPendingRowsAtLease) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  std::vector<Recipient> rs;
+  for (int i = 0; i < 5; ++i) rs.push_back(R("u" + std::to_string(i) + "@example.com", i + 2));
+  s.AddRecipients(rs);
+  Suppression x{"u0@example.com", "u0@example.com", "unsubscribed", "suppress add", 0};
+  Suppression y{"u1@example.com", "u1@example.com", "unsubscribed", "suppress add", 0};
+  EXPECT_EQ(*s.AddSuppressions({x, y}), 2u);
+  EXPECT_EQ(*s.AddSuppressions({x}), 0u);  // kept as it was
+  // A batch made only of suppressed rows still returns what is due after them.
+  auto l = s.Lease(2, true);
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].recipient.email, "u2@example.com");
+  EXPECT_EQ(s.Counts()->suppressed, 2u);
+  EXPECT_EQ(*s.RemoveSuppressions({"u0@example.com", "nobody@example.com"}), 1u);
+  uint64_t n = 0;
+  ASSERT_TRUE(s.ListSuppressions([&](const Suppression&) { return ++n, true; }).ok());
+  EXPECT_EQ(n, 1u);
+}
+
+TEST_F(StoreTest, PossibleDuplicatesCountEveryUnknownOutcomeOnce) {
+  {
+    auto store = OpenSqliteStore(path_, &clock_);
+    ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
+    (*store)->AddRecipients({R("a@example.com", 2), R("b@example.com", 3), R("c@example.com", 4)});
+    ASSERT_EQ((*store)->Lease(1, true)->size(), 1u);  // a: the process dies
+  }
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  EXPECT_EQ(*s.RecoverLeases(), 1u);
+  auto l = s.Lease(3, true);
+  ASSERT_EQ(l->size(), 3u);
+  EXPECT_EQ((*l)[0].recipient.email, "a@example.com");  // uncertain first
+  Transition hung{(*l)[1].id, DeliveryState::kDeferred, "<b@x>", "no reply after .",
+                  clock_.NowUnix() + 60};
+  hung.uncertain = true;
+  ASSERT_TRUE(s.Record({{(*l)[0].id, DeliveryState::kSent, "<a@x>", "250", 0}, hung,
+                        {(*l)[2].id, DeliveryState::kSent, "<c@x>", "250", 0}})
+                  .ok());
+  auto c = s.Counts();
+  EXPECT_EQ(c->possible_duplicates, 2u);
+  EXPECT_EQ(c->uncertain, 0u);
+  EXPECT_EQ(*s.NextRetryAt(), clock_.NowUnix() + 60);
+}
+
+TEST_F(StoreTest, FirstAttemptTimeIsKeptAcrossRetries) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  s.AddRecipients({R("a@example.com", 2)});
+  const int64_t t0 = clock_.NowUnix();
+  auto l = s.Lease(1, true);
+  EXPECT_EQ((*l)[0].first_attempt_at, 0);  // never leased before
+  ASSERT_TRUE(s.Record({{(*l)[0].id, DeliveryState::kDeferred, "", "451", t0 + 10}}).ok());
+  EXPECT_EQ(*s.NextRetryAt(), t0 + 10);
+  clock_.AdvanceSeconds(11);
+  l = s.Lease(1, true);
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].first_attempt_at, t0);
+  EXPECT_EQ((*l)[0].attempts, 1);
+  EXPECT_EQ(*s.NextRetryAt(), 0);
+}
+
+TEST_F(StoreTest, LeasingDoesNotRescanFinishedRows) {
+  // The due queries walk the (campaign, state, retry_at, id) index: a plan
+  // that scans the table would make a large campaign quadratic.
+  ASSERT_TRUE(OpenSqliteStore(path_, &clock_).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  for (const char* q :
+       {"EXPLAIN QUERY PLAN SELECT r.id FROM recipients r LEFT JOIN suppressions s ON "
+        "s.key=r.key WHERE r.campaign=1 AND r.state=0 ORDER BY r.retry_at, r.id LIMIT 10",
+        "EXPLAIN QUERY PLAN SELECT r.id FROM recipients r LEFT JOIN suppressions s ON "
+        "s.key=r.key WHERE r.campaign=1 AND r.state=3 AND r.retry_at<=5 ORDER BY r.retry_at, "
+        "r.id LIMIT 10"}) {
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, q, -1, &st, nullptr), SQLITE_OK);
+    std::string plan;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+      plan += "\n";
+    }
+    sqlite3_finalize(st);
+    EXPECT_NE(plan.find("USING INDEX recipients_due"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  }
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, ReadersDoNotAddACampaign) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  Status st = s.BindCampaign("later", false, /*create=*/false);
+  EXPECT_EQ(st.code(), Status::Code::kNotFound) << st.message();
+  // Still free for a different name in a campaign's own state.
+  ASSERT_TRUE(s.BindCampaign("first", true, true).ok());
+  EXPECT_TRUE(s.BindCampaign("first", true, false).ok());
+}
+
+// A state written by the release before suppression (schema 2), frozen here
+// as that release wrote it: it must open, migrate and keep its rows.
+TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* v2 =
+      "CREATE TABLE campaigns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+      " created_at INTEGER NOT NULL);"
+      "CREATE TABLE recipients(id INTEGER PRIMARY KEY, campaign INTEGER NOT NULL REFERENCES"
+      " campaigns(id), key TEXT NOT NULL, email TEXT NOT NULL, domain TEXT NOT NULL,"
+      " line INTEGER NOT NULL, fields BLOB NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+      " attempts INTEGER NOT NULL DEFAULT 0, retry_at INTEGER NOT NULL DEFAULT 0,"
+      " updated_at INTEGER NOT NULL DEFAULT 0, message_id TEXT, detail TEXT,"
+      " UNIQUE(campaign, key));"
+      "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id);"
+      "CREATE TABLE audit(id INTEGER PRIMARY KEY, campaign INTEGER NOT NULL REFERENCES"
+      " campaigns(id), recipient INTEGER NOT NULL REFERENCES recipients(id), email TEXT NOT NULL,"
+      " message_id TEXT NOT NULL, sha256 TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT"
+      " NULL, detail TEXT NOT NULL, found TEXT NOT NULL);"
+      "CREATE INDEX audit_message ON audit(message_id);"
+      "INSERT INTO campaigns VALUES(1, 'old', 1);"
+      "INSERT INTO recipients(campaign, key, email, domain, line, fields, state, attempts)"
+      " VALUES(1, 'a@example.com', 'a@example.com', 'example.com', 2, x'', 2, 1),"
+      " (1, 'b@example.com', 'b@example.com', 'example.com', 3, x'', 1, 1),"
+      " (1, 'c@example.com', 'c@example.com', 'example.com', 4, x'', 0, 0);"
+      "PRAGMA application_id=1397047628; PRAGMA user_version=2;";
+  ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto store = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("old", true, false).ok());
+  EXPECT_EQ(*s.RecoverLeases(), 1u);  // b was leased when the old release died
+  auto c = s.Counts();
+  EXPECT_EQ(c->total, 3u);
+  EXPECT_EQ(c->sent, 1u);
+  EXPECT_EQ(c->uncertain, 1u);
+  EXPECT_EQ(c->possible_duplicates, 1u);
+  auto l = s.Lease(10, true);
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].recipient.email, "b@example.com");
+  EXPECT_EQ(*s.AddSuppressions({{"x@example.com", "x@example.com", "r", "test", 0}}), 1u);
 }
 
 TEST_F(StoreTest, ForeignAndCorruptFilesAreRefusedNotRepaired) {

@@ -1,6 +1,6 @@
 // Transport: where guarded messages go. Implementations: dir (one .eml file
-// per message, for trying a campaign out) and smtp (a pool of SMTP sessions
-// to one relay, smtp:// or smtps://).
+// per message, for trying a campaign out) and smtp (pools of SMTP sessions to
+// one relay, smtp:// or smtps://, or to each recipient domain's MX hosts).
 //
 // A Transport accepts only a GuardedMessage (guard/guard.h), which only the
 // leak guard can construct.
@@ -10,13 +10,19 @@
 // inside SendBatch).
 #pragma once
 
+#include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "config/campaign.h"
+#include "dns/dns.h"
 #include "guard/guard.h"
 
 namespace sealmail {
@@ -42,6 +48,17 @@ class Transport {
   virtual std::string Describe() const = 0;
 };
 
+// Accepts every message and throws it away, like Postfix's discard(8): the
+// engine's whole path (render, MIME, DKIM, guard, state and audit commits)
+// without a receiver, to measure sealmail's own ceiling (bench/) or to dry-run
+// a campaign into a scratch state. Outcomes say "discarded". Thread-safe.
+class DiscardTransport final : public Transport {
+ public:
+  Outcome Send(const GuardedMessage& m) override;
+  std::vector<Outcome> SendBatch(const std::vector<const GuardedMessage*>& batch) override;
+  std::string Describe() const override { return "discard:"; }
+};
+
 // Writes each message to DIR/<hash-of-message-id>.eml atomically (temp file,
 // fsync, rename). The name is a function of the Message-ID, so writing the
 // same message again after a crash replaces the file instead of adding one.
@@ -57,24 +74,71 @@ class DirTransport final : public Transport {
   std::string dir_;
 };
 
-class SmtpSession;
+class DestinationShaper;
+struct SmtpOptions;
+struct SmtpResult;
 
-// Sends through one relay (smtp://host:port, STARTTLS when offered or
-// required; smtps://host:port) with up to `concurrency` connections, each
-// kept open across batches and used for many messages. Failure policy comes
-// from bounce/: a destination that refuses connections, hangs or answers 421
-// is paused for retry_interval (messages fail fast as transient meanwhile);
-// a TLS policy or AUTH failure stops the run.
+// One SMTP connection as the transport uses it: SmtpSession in production,
+// a fake in tests. Used by one thread at a time.
+class SmtpConnection {
+ public:
+  virtual ~SmtpConnection() = default;
+  virtual SmtpResult Open() = 0;
+  virtual bool is_open() const = 0;
+  virtual SmtpResult Send(const std::string& from, const std::string& rcpt,
+                          const std::string& message) = 0;
+  virtual void Quit() = 0;
+};
+
+// Sends over SMTP, either through one relay (smtp://host:port, STARTTLS when
+// offered or required; smtps://host:port) or, with url = "mx:", straight to
+// each recipient domain's MX hosts (dns/: preference order, A/AAAA fallback,
+// null MX = permanent failure), falling back to the next host when one
+// cannot be reached or refuses the session.
+//
+// Connections: at most `concurrency` messages in flight, on connections
+// kept open across batches in a pool per destination host (the relay, or
+// each MX host) and used for many messages.
+//
+// Shaping (ratelimit/DestinationShaper on the injected Clock): `rate` is a
+// token bucket over all messages; a recipient domain listed in
+// [transport.domains] also obeys its own rate and concurrency. SendBatch
+// takes whichever queued message may go now, so a domain waiting for its
+// bucket does not hold up the others.
+//
+// Failure policy comes from bounce/: a destination host that refuses
+// connections, hangs or answers 421 is paused for retry_interval (messages
+// to it fail fast as transient meanwhile, or go to the next MX); a TLS
+// policy or AUTH failure at the relay stops the run.
 //
 // The password is read from the environment variable named by password_env
 // when the transport is opened, and kept only in memory.
-// Timeouts are RFC 5321's; SEALMAIL_SMTP_TIMEOUT (seconds) caps them all.
-// `rate` (messages per second over all connections) is a token bucket;
-// per-domain limits and mx: are not implemented yet.
+// Timeouts are RFC 5321's, capped by [transport] timeout and by the
+// environment variable SEALMAIL_SMTP_TIMEOUT (seconds), whichever is smaller.
+//
+// Thread-safety: SendBatch/Send are called by one thread at a time; they
+// run their own workers.
 class SmtpTransport final : public Transport {
  public:
+  // What tests replace; everything null/empty means the real thing.
+  struct Hooks {
+    const Clock* clock = nullptr;  // shaping and pauses
+    // Waits for about `ns` nanoseconds of `clock` time. Called with the
+    // transport's lock held (so a fake clock is advanced by one thread at a
+    // time); production waits on a condition variable that a finishing
+    // message also wakes.
+    std::function<void(int64_t ns)> sleep;
+    std::function<std::unique_ptr<SmtpConnection>(const SmtpOptions&)> connect;
+  };
+  // Relay (smtp://, smtps://). `resolver` must be non-null for mx: and is
+  // owned by the transport.
   static Result<std::unique_ptr<SmtpTransport>> Open(const TransportConfig& t,
-                                                    const std::string& helo_name);
+                                                    const std::string& helo_name,
+                                                    std::unique_ptr<Resolver> resolver = nullptr);
+  static Result<std::unique_ptr<SmtpTransport>> Open(const TransportConfig& t,
+                                                    const std::string& helo_name,
+                                                    std::unique_ptr<Resolver> resolver,
+                                                    Hooks hooks);
   ~SmtpTransport() override;
   Outcome Send(const GuardedMessage& m) override;
   std::vector<Outcome> SendBatch(const std::vector<const GuardedMessage*>& batch) override;
@@ -82,15 +146,29 @@ class SmtpTransport final : public Transport {
 
  private:
   struct Config;
+  struct Pool;
+  struct Attempt;
   explicit SmtpTransport(std::unique_ptr<Config> cfg);
-  Outcome SendOne(size_t worker, const GuardedMessage& m);
+  Outcome SendOne(const GuardedMessage& m, const std::string& domain);
+  Attempt SendVia(const std::string& host, int port, const GuardedMessage& m);
+  // A transient outcome when the run is stopping or the destination host
+  // `key` is paused. *Locked: mu_ held.
+  std::optional<Outcome> FailFast(const std::string& key);
+  std::optional<Outcome> PausedLocked(const std::string& key);
+  // The same for a recipient domain, before shaping: the relay, or every
+  // known MX host of the domain, is paused.
+  std::optional<Outcome> FailFastLocked(const std::string& domain);
+  void Pause(const std::string& key, const std::string& why);
+  void Wait(std::unique_lock<std::mutex>& lock, int64_t ns);
 
   std::unique_ptr<Config> cfg_;
   std::string describe_;
-  std::vector<std::unique_ptr<SmtpSession>> sessions_;  // one per worker, opened lazily
-  std::mutex mu_;                                       // guards the fields below
-  int64_t paused_until_ns_ = 0;  // steady clock; destination paused until then
-  std::string pause_reason_;
+  std::unique_ptr<Pool> pool_;     // idle connections per destination host
+  std::mutex mu_;                  // guards the fields below and the shaper
+  std::condition_variable cv_;     // a message finished
+  std::unique_ptr<DestinationShaper> shaper_;
+  std::map<std::string, int64_t> paused_until_ns_;  // destination host -> clock time
+  std::map<std::string, std::string> pause_reason_;
   std::string stop_reason_;  // non-empty: the run must stop
 };
 

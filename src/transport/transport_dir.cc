@@ -9,6 +9,16 @@
 
 namespace sealmail {
 
+Outcome DiscardTransport::Send(const GuardedMessage&) {
+  return {Outcome::Kind::kDelivered, "discarded (discard: transport; nothing left this machine)",
+          false};
+}
+
+std::vector<Outcome> DiscardTransport::SendBatch(const std::vector<const GuardedMessage*>& batch) {
+  if (batch.empty()) return {};
+  return std::vector<Outcome>(batch.size(), Send(*batch.front()));
+}
+
 Result<std::unique_ptr<DirTransport>> DirTransport::Open(const std::string& dir) {
   SM_RETURN_IF_ERROR(MakeDirs(dir));
   // A process killed mid-write leaves "<name>.eml.tmp.<pid>"; its message was

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""End-to-end throughput (issue #9): `sealmail send` of N recipients to
+Postfix's smtp-sink on 127.0.0.1, next to the peer (nodemailer's pooled
+transport, same sink, same message shapes, same connections) and the
+machine's limits measured in the same run (smtp-source against the same
+sink; `openssl speed -multi 2` for the signatures). Median of --runs runs.
+Prints a Markdown table. A benchmark, not a test: nothing fails on a slow
+machine. Network: 127.0.0.1 only.
+
+Usage: bench/e2e_bench.py [--build DIR] [--n N] [--runs R] [--quick]
+nodemailer is installed into bench/node_modules from npm on first use."""
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+CONNS = 8
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"smtp-sink did not listen on {port}")
+
+
+class Sink:
+    def __enter__(self):
+        self.port = free_port()
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        self.p = subprocess.Popen([SINK, *user, f"127.0.0.1:{self.port}", "1024"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def __exit__(self, *exc):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+
+
+def timed(argv, env=None):
+    """(seconds, peak RSS MiB, stdout) of one command."""
+    t = time.monotonic()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True,
+                       env=env)
+    dt = time.monotonic() - t
+    rss = int(p.stderr.strip().splitlines()[-1]) / 1024 if p.stderr.strip() else 0
+    return dt, rss, p
+
+
+def templates(work, size):
+    text = ("Dear {{first_name}},\n\nWe are changing how your account works on 1 December. "
+            "Nothing changes for you unless you trade derivatives; if you do, please read the "
+            "new terms at https://example.com/terms before then.\n\n") * 4 + \
+        "This message was sent to {{email}}.\nThe Example team\n"
+    para = ("<p>We are changing how your account works on <b>1 December</b>. Nothing changes "
+            "for you unless you trade derivatives; if you do, please read the "
+            "<a href=\"https://example.com/terms\">new terms</a> before then.</p>\n")
+    reps = 4 if size == "3KB" else 330
+    html = ("<html><body><p>Dear {{first_name}},</p>\n" + para * reps +
+            "<p>This message was sent to {{email}}.</p></body></html>\n")
+    for name, body in (("body.txt", text), ("body.html", html)):
+        with open(os.path.join(work, f"{size}-{name}"), "w") as f:
+            f.write(body)
+
+
+def audience(path, n):
+    with open(path, "w") as f:
+        f.write("email,first_name\n")
+        for i in range(n):
+            f.write(f"customer{i}@example{i % 97}.com,Name{i}\n")
+
+
+def campaign(work, name, size, port, dkim, n):
+    d = os.path.join(work, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for b in ("body.txt", "body.html"):
+        shutil.copy(os.path.join(work, f"{size}-{b}"), os.path.join(d, b))
+    os.link(os.path.join(work, f"audience-{n}.csv"), os.path.join(d, "audience.csv"))
+    toml = (f'name = "{name}"\n[message]\nfrom = "Example <news@example.com>"\n'
+            'subject = "Changes to your account, {{first_name}}"\ntext = "body.txt"\n'
+            'html = "body.html"\n[audience]\ncsv = "audience.csv"\n[transport]\n'
+            f'url = "smtp://127.0.0.1:{port}"\nconcurrency = {CONNS}\n')
+    if dkim:
+        toml += (f'[dkim]\ndomain = "example.com"\nselector = "bench"\n'
+                 f'key = "{os.path.join(work, dkim + ".pem")}"\n'
+                 f'algorithm = "{"rsa-sha256" if dkim == "rsa" else "ed25519-sha256"}"\n')
+    with open(os.path.join(d, "campaign.toml"), "w") as f:
+        f.write(toml)
+    return d
+
+
+def sealmail_run(a, work, size, dkim, n):
+    rates, rsss = [], []
+    for r in range(a.runs):
+        with Sink() as sink:
+            d = campaign(work, f"s-{size}-{dkim or 'none'}-{r}", size, sink.port, dkim, n)
+            dt, rss, p = timed([a.sealmail, "send", d, "--quiet", "--json"])
+        if p.returncode != 0:
+            sys.exit(f"sealmail send failed ({p.returncode}): {p.stdout[-2000:]}{p.stderr[-2000:]}")
+        sent = json.loads(p.stdout)["sent"]
+        rates.append(sent / dt)
+        rsss.append(rss)
+        shutil.rmtree(d)
+    return statistics.median(rates), max(rsss)
+
+
+def nodemailer_run(a, work, size, dkim, n):
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "nodemailer")):
+        subprocess.run(["npm", "install", "--prefix", HERE, "--no-save", "--no-package-lock",
+                        "--no-audit", "--no-fund",
+                        "--silent", "nodemailer@6"], check=True, timeout=600)
+    csv = os.path.join(work, f"audience-{n}.csv")
+    if not os.path.exists(csv):
+        audience(csv, n)
+    rates = []
+    for _ in range(a.runs):
+        with Sink() as sink:
+            argv = ["node", os.path.join(HERE, "nodemailer_send.js"), str(sink.port), csv,
+                    os.path.join(work, f"{size}-body.txt"), os.path.join(work, f"{size}-body.html"),
+                    str(CONNS)]
+            if dkim:
+                argv.append(os.path.join(work, "rsa.pem"))
+            dt, _, p = timed(argv)
+        got = json.loads(p.stdout.strip().splitlines()[-1])
+        rates.append(got["sent"] / dt)
+    return statistics.median(rates)
+
+
+def source_ceiling(a, size_bytes, n):
+    rates = []
+    for _ in range(a.runs):
+        with Sink() as sink:
+            dt, _, p = timed([SOURCE, "-d", "-s", str(CONNS), "-l", str(size_bytes), "-N",
+                              "-m", str(n), f"127.0.0.1:{sink.port}"])
+        rates.append(n / dt)
+    return statistics.median(rates)
+
+
+def openssl_speed():
+    p = subprocess.run(["openssl", "speed", "-multi", "2", "-seconds", "2", "rsa2048", "ed25519"],
+                       capture_output=True, text=True)
+    out = p.stdout
+    rsa = re.search(r"^rsa\s+2048 bits\s+\S+s\s+\S+s\s+([\d.]+)", out, re.M)
+    ed = re.search(r"^\s*253 bits EdDSA \(Ed25519\)\s+\S+s\s+\S+s\s+([\d.]+)", out, re.M)
+    return (float(rsa.group(1)) if rsa else 0.0, float(ed.group(1)) if ed else 0.0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--n", type=int, default=100000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--nodemailer-dkim-n", type=int, default=10000,
+                    help="recipients for nodemailer with DKIM (about 500/s: keep it short)")
+    ap.add_argument("--quick", action="store_true", help="one run, N=10,000")
+    a = ap.parse_args()
+    if a.quick:
+        a.n, a.runs, a.nodemailer_dkim_n = 10000, 1, 2000
+    a.sealmail = os.path.join(a.build, "src", "cli", "sealmail")
+    if not os.access(a.sealmail, os.X_OK):
+        sys.exit(f"build first: {a.sealmail}")
+    work = tempfile.mkdtemp(prefix="sm_e2e_")
+    os.chmod(work, 0o755)
+    try:
+        for size in ("3KB", "100KB"):
+            templates(work, size)
+        n_large = max(a.n // 10, 1000)
+        for n in (a.n, n_large):
+            audience(os.path.join(work, f"audience-{n}.csv"), n)
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                        "rsa_keygen_bits:2048", "-out", os.path.join(work, "rsa.pem")],
+                       check=True, capture_output=True)
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out",
+                        os.path.join(work, "ed25519.pem")], check=True, capture_output=True)
+        rsa_speed, ed_speed = openssl_speed()
+        ceil3 = source_ceiling(a, 3000, a.n)
+        ceil100 = source_ceiling(a, 100000, n_large)
+        rows = []
+        for size, dkim, limit, limit_name in (
+                ("3KB", None, ceil3, "smtp-source 3 KB"),
+                ("3KB", "rsa", rsa_speed, "openssl rsa2048 sign ×2 cores"),
+                ("3KB", "ed25519", ed_speed, "openssl ed25519 sign ×2 cores"),
+                ("100KB", None, ceil100, "smtp-source 100 KB")):
+            n = a.n if size == "3KB" else n_large
+            rate, rss = sealmail_run(a, work, size, dkim, n)
+            if dkim == "ed25519":
+                peer = None
+            else:
+                peer = nodemailer_run(a, work, size, dkim,
+                                      a.nodemailer_dkim_n if dkim else n)
+            rows.append((size, dkim or "none", n, rate, rss, peer, limit, limit_name))
+        print(f"\nsealmail send → smtp-sink on 127.0.0.1, {CONNS} connections, durable SQLite "
+              f"state, median of {a.runs} run(s); {os.cpu_count()} cores shared by sender and sink\n")
+        print("| message | DKIM | N | sealmail msg/s | peak RSS MiB | nodemailer msg/s | "
+              "× nodemailer | limit | limit msg/s | % of limit |")
+        print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
+        for size, dkim, n, rate, rss, peer, limit, name in rows:
+            peer_s = f"{peer:.0f}" if peer else "n/a (no Ed25519)"
+            ratio = f"{rate / peer:.1f}" if peer else "–"
+            pct = f"{100 * rate / limit:.0f}%" if limit else "–"
+            print(f"| {size} | {dkim} | {n} | {rate:.0f} | {rss:.0f} | {peer_s} | {ratio} | "
+                  f"{name} | {limit:.0f} | {pct} |")
+    finally:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

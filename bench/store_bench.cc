@@ -1,0 +1,128 @@
+// State transitions per second of the SQLite store (issue #7 target: >=
+// 100,000/s on this 2-core machine with group commit), on the same calls the
+// send loop makes: import, then per batch one fsynced lease commit and one
+// outcome commit that also writes each message's audit row.
+//
+// Run: make bench, or build-bench/bench/store_bench [N] [BATCH] [DIR].
+// A transition is one recipient's state change (pending->leased and
+// leased->sent are two).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "store/store.h"
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+long PeakRssKiB() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+int Fail(const sealmail::Status& s) {
+  std::fprintf(stderr, "store_bench: %s\n", s.message().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sealmail;
+  const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 1000000;
+  const size_t batch = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 256;
+  std::string dir = argc > 3 ? argv[3] : std::filesystem::temp_directory_path().string();
+  std::string path = dir + "/sm_store_bench_" + std::to_string(::getpid()) + ".db";
+  SystemClock clock;
+  auto opened = OpenSqliteStore(path, &clock);
+  if (!opened.ok()) return Fail(opened.status());
+  Store& s = **opened;
+  if (Status b = s.BindCampaign("bench", true, true); !b.ok()) return Fail(b);
+
+  double t0 = Now();
+  std::vector<Recipient> rows;
+  rows.reserve(1000);
+  for (size_t i = 0; i < n; ++i) {
+    Recipient r;
+    r.email = "customer" + std::to_string(i) + "@example" + std::to_string(i % 97) + ".com";
+    r.key = r.email;
+    r.line = i + 2;
+    r.fields = {{"first_name", "Name" + std::to_string(i)}, {"tier", "gold"}};
+    rows.push_back(std::move(r));
+    if (rows.size() == 1000 || i + 1 == n) {
+      if (auto a = s.AddRecipients(rows); !a.ok()) return Fail(a.status());
+      rows.clear();
+    }
+  }
+  double t1 = Now();
+
+  uint64_t done = 0;
+  double lease_s = 0, record_s = 0;
+  for (;;) {
+    double a = Now();
+    auto leased = s.Lease(batch, true);
+    if (!leased.ok()) return Fail(leased.status());
+    lease_s += Now() - a;
+    if (leased->empty()) break;
+    std::vector<Transition> ts;
+    ts.reserve(leased->size());
+    for (const auto& r : *leased) {
+      Transition t;
+      t.id = r.id;
+      t.state = DeliveryState::kSent;
+      t.message_id = "<" + std::to_string(r.id) + ".bench@example.com>";
+      t.detail = "250 2.0.0 Ok: queued as 4Xyz";
+      t.has_audit = true;
+      t.audit.recipient = r.recipient.email;
+      t.audit.message_id = t.message_id;
+      t.audit.sha256 = std::string(64, 'a');
+      t.audit.at = clock.NowUnix();
+      t.audit.outcome = "sent";
+      t.audit.detail = t.detail;
+      t.audit.found = {r.recipient.email};
+      ts.push_back(std::move(t));
+    }
+    double b = Now();
+    if (Status st = s.Record(ts); !st.ok()) return Fail(st);
+    record_s += Now() - b;
+    done += leased->size();
+  }
+  double t2 = Now();
+  auto counts = s.Counts();
+  if (!counts.ok()) return Fail(counts.status());
+  uintmax_t bytes = std::filesystem::file_size(path);
+  std::printf("| stage (SQLite, WAL, batch %zu)         | recipients | seconds | per second |\n",
+              batch);
+  std::printf("|---|---:|---:|---:|\n");
+  std::printf("| import (AddRecipients, 1000/txn)      | %10zu | %7.2f | %10.0f |\n", n, t1 - t0,
+              n / (t1 - t0));
+  std::printf("| lease (fsynced commit per batch)      | %10llu | %7.2f | %10.0f |\n",
+              static_cast<unsigned long long>(done), lease_s, done / lease_s);
+  std::printf("| record outcome + audit row (1 commit) | %10llu | %7.2f | %10.0f |\n",
+              static_cast<unsigned long long>(done), record_s, done / record_s);
+  std::printf("| **state transitions** (lease + record)| %10llu | %7.2f | **%.0f** |\n",
+              static_cast<unsigned long long>(2 * done), t2 - t1, 2 * done / (t2 - t1));
+  std::printf("\nsent %llu of %zu; state file %.1f MiB; peak RSS %.1f MiB; target >= 100,000 "
+              "transitions/s\n",
+              static_cast<unsigned long long>(counts->sent), n, bytes / 1048576.0,
+              PeakRssKiB() / 1024.0);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  return counts->sent == n ? 0 : 1;
+}

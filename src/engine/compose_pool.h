@@ -1,0 +1,45 @@
+// ComposePool: composes (render, MIME, DKIM, guard) a batch of recipients on
+// several threads, one Composer each (a Composer is not thread-safe; the
+// Guard, the DkimSigner and the AudienceSet are shared read-only). The
+// engine's send loop and preflight use it so that every core works when
+// DKIM signing dominates.
+//
+// Thread-compatible: one ComposeAll at a time.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "delivery/delivery.h"
+
+namespace sealmail {
+
+class ComposePool {
+ public:
+  struct Item {
+    std::optional<Result<GuardedMessage>> msg;  // set by ComposeAll
+    std::vector<GuardViolation> violations;     // when msg is kBlocked
+  };
+
+  // threads >= 1 composers, each with its own copy of renderer. campaign,
+  // guard, clock and signer must outlive the pool.
+  ComposePool(const Campaign& campaign, const TemplateRenderer& renderer, const Guard& guard,
+              const Clock& clock, const DkimSigner* signer, size_t threads);
+
+  // (*items)[i] receives the composition of *recipients[i]; items is resized.
+  void ComposeAll(const std::vector<const Recipient*>& recipients, std::vector<Item>* items);
+
+  size_t threads() const { return composers_.size(); }
+
+  // Stage times summed over every thread (CPU-ish: each thread's wall time).
+  ComposeStats stats() const;
+
+  // The number of threads worth using on this machine.
+  static size_t DefaultThreads();
+
+ private:
+  std::vector<std::unique_ptr<Composer>> composers_;
+};
+
+}  // namespace sealmail

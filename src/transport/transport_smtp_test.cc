@@ -1,0 +1,331 @@
+// SmtpTransport with fake connections on fake time: the shaping of SendBatch
+// (global rate, per-domain rate and concurrency), MX fallback and failure
+// handling, without a network. Real servers are in tests/integration/.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "dns/dns.h"
+#include "smtp/smtp_session.h"
+#include "transport/transport.h"
+
+namespace sealmail {
+namespace {
+
+// FakeClock read by the workers and advanced by the transport's sleep hook:
+// a lock makes that safe (FakeClock itself is thread-compatible).
+class LockedClock final : public Clock {
+ public:
+  int64_t NowUnix() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return fake_.NowUnix();
+  }
+  int64_t MonotonicNanos() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return fake_.MonotonicNanos();
+  }
+  void Sleep(int64_t ns) {
+    std::lock_guard<std::mutex> l(mu_);
+    fake_.AdvanceSeconds(std::max<int64_t>(1, (ns + 999999999) / 1000000000));
+  }
+
+ private:
+  mutable std::mutex mu_;
+  FakeClock fake_{1700000000};
+};
+
+// What the fake servers saw.
+struct World {
+  LockedClock clock;
+  std::mutex mu;
+  std::map<std::string, std::vector<int64_t>> sent_at;      // domain -> clock times
+  std::map<std::string, std::vector<std::string>> by_host;  // "host:port" -> recipients
+  std::map<std::string, int> in_flight, max_in_flight;      // per domain, and "*" for all
+  std::map<std::string, SmtpResult> open_result;            // per "host:port"; default ok
+  std::atomic<int> opens{0};
+};
+
+std::string Domain(const std::string& rcpt) { return rcpt.substr(rcpt.rfind('@') + 1); }
+
+class FakeConnection final : public SmtpConnection {
+ public:
+  FakeConnection(World* w, const SmtpOptions& o)
+      : w_(w), key_(o.host + ":" + std::to_string(o.port)) {}
+  SmtpResult Open() override {
+    ++w_->opens;
+    std::lock_guard<std::mutex> l(w_->mu);
+    auto it = w_->open_result.find(key_);
+    if (it != w_->open_result.end()) return it->second;
+    open_ = true;
+    return Ok();
+  }
+  bool is_open() const override { return open_; }
+  SmtpResult Send(const std::string&, const std::string& rcpt, const std::string&) override {
+    std::string d = Domain(rcpt);
+    {
+      std::lock_guard<std::mutex> l(w_->mu);
+      for (const std::string& k : {d, std::string("*")}) {
+        w_->max_in_flight[k] = std::max(w_->max_in_flight[k], ++w_->in_flight[k]);
+      }
+      w_->sent_at[d].push_back(w_->clock.MonotonicNanos());
+      w_->by_host[key_].push_back(rcpt);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(20));  // real overlap
+    std::lock_guard<std::mutex> l(w_->mu);
+    --w_->in_flight[d];
+    --w_->in_flight["*"];
+    return Ok();
+  }
+  void Quit() override { open_ = false; }
+
+ private:
+  static SmtpResult Ok() {
+    SmtpResult r;
+    r.ok = true;
+    r.reply.code = 250;
+    return r;
+  }
+  World* w_;
+  std::string key_;
+  bool open_ = false;
+};
+
+SmtpTransport::Hooks FakeHooks(World* w) {
+  SmtpTransport::Hooks h;
+  h.clock = &w->clock;
+  h.sleep = [w](int64_t ns) { w->clock.Sleep(ns); };
+  h.connect = [w](const SmtpOptions& o) -> std::unique_ptr<SmtpConnection> {
+    return std::make_unique<FakeConnection>(w, o);
+  };
+  return h;
+}
+
+// Messages for `rcpts`, guarded by a guard with an empty audience.
+std::vector<GuardedMessage> Messages(const std::vector<std::string>& rcpts) {
+  static const Guard g({"news@example.com"}, std::make_shared<AudienceSet>());
+  std::vector<GuardedMessage> out;
+  for (const auto& r : rcpts) {
+    auto m = g.Check("From: news@example.com\r\nTo: " + r + "\r\nSubject: s\r\n\r\nbody\r\n",
+                     "news@example.com", {r}, r, "<" + r + ">", nullptr);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+std::vector<const GuardedMessage*> Ptrs(const std::vector<GuardedMessage>& ms) {
+  std::vector<const GuardedMessage*> p;
+  for (const auto& m : ms) p.push_back(&m);
+  return p;
+}
+
+TransportConfig Relay() {
+  TransportConfig t;
+  t.kind = TransportConfig::Kind::kSmtp;
+  t.url = "smtp://127.0.0.1:2525";
+  t.host = "127.0.0.1";
+  t.port = 2525;
+  return t;
+}
+
+struct RunResult {
+  double gmail, slow, all;  // messages/s over the first 30 s of fake time
+  int max_gmail, max_all;   // most in flight at once
+  size_t gmail_sent;
+  int64_t end_ns;
+};
+
+// 12,000 messages (a quarter to gmail.com, 300 to slow.example, the rest to
+// other.example) through a relay with rate = 200, concurrency = 8 and the
+// given domain limits, on fake time.
+RunResult RunThirtySeconds(std::vector<DomainLimits> domains) {
+  World w;
+  TransportConfig t = Relay();
+  t.rate = 200;
+  t.concurrency = 8;
+  t.domains = std::move(domains);
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
+  EXPECT_TRUE(tr.ok()) << tr.status().message();
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 12000; ++i) {
+    rcpts.push_back("u" + std::to_string(i) + "@" +
+                    (i % 4 == 0    ? "gmail.com"
+                     : i % 40 == 1 ? "slow.example"
+                                   : "other.example"));
+  }
+  auto msgs = Messages(rcpts);
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  for (const auto& o : got) EXPECT_EQ(o.kind, Outcome::Kind::kDelivered) << o.detail;
+  auto in_first_30s = [&](const std::string& d) {
+    int n = 0;
+    for (int64_t ns : w.sent_at[d]) n += ns < 30LL * 1000000000 ? 1 : 0;
+    return static_cast<double>(n);
+  };
+  RunResult r;
+  r.gmail = in_first_30s("gmail.com") / 30;
+  r.slow = in_first_30s("slow.example") / 30;
+  r.all = r.gmail + r.slow + in_first_30s("other.example") / 30;
+  r.max_gmail = w.max_in_flight["gmail.com"];
+  r.max_all = w.max_in_flight["*"];
+  r.gmail_sent = w.sent_at["gmail.com"].size();
+  r.end_ns = w.clock.MonotonicNanos();
+  std::printf(
+      "fake 30 s: gmail.com %.2f/s, slow.example %.2f/s, all %.2f/s; most in flight: "
+      "gmail.com %d, all %d\n",
+      r.gmail, r.slow, r.all, r.max_gmail, r.max_all);
+  return r;
+}
+
+// The issue's acceptance test, on fake time: over the first 30 seconds of a
+// batch that takes about a minute, the global rate and each listed domain's
+// rate hold within 5%.
+TEST(SmtpTransportShaping, RatesHoldOverThirtySeconds) {
+  RunResult r = RunThirtySeconds({{"gmail.com", 50, 0}, {"slow.example", 5, 0}});
+  EXPECT_NEAR(r.gmail, 50, 50 * 0.05);
+  EXPECT_NEAR(r.slow, 5, 5 * 0.05);
+  EXPECT_NEAR(r.all, 200, 200 * 0.05);
+  EXPECT_LE(r.max_all, 8);
+  EXPECT_GE(r.max_all, 2);  // the fake did run messages in parallel
+  // Everything was sent; the slow domain's 300 messages set the length (5/s).
+  EXPECT_EQ(r.gmail_sent, 3000u);
+  EXPECT_GE(r.end_ns, 59LL * 1000000000);
+}
+
+// With a concurrency limit as well, a domain never has more messages in
+// flight than it allows, and its rate stays under its limit. (It may get
+// less than its rate: while its connections are busy, other domains use the
+// global tokens.)
+TEST(SmtpTransportShaping, DomainConcurrencyHoldsToo) {
+  RunResult r = RunThirtySeconds({{"gmail.com", 50, 2}, {"slow.example", 5, 1}});
+  EXPECT_LE(r.max_gmail, 2);
+  EXPECT_LE(r.max_all, 8);
+  EXPECT_LE(r.gmail, 50 * 1.05);
+  EXPECT_GE(r.gmail, 50 * 0.5);
+  EXPECT_NEAR(r.slow, 5, 5 * 0.05);
+  EXPECT_NEAR(r.all, 200, 200 * 0.05);
+}
+
+// Without a rate, only concurrency shapes: nothing waits on the clock.
+TEST(SmtpTransportShaping, ConcurrencyOnlyNeedsNoTime) {
+  World w;
+  TransportConfig t = Relay();
+  t.concurrency = 6;
+  t.domains = {{"gmail.com", 0, 1}};
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
+  ASSERT_TRUE(tr.ok());
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 600; ++i)
+    rcpts.push_back("u" + std::to_string(i) + (i % 2 ? "@gmail.com" : "@x.example"));
+  auto msgs = Messages(rcpts);
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  for (const auto& o : got) EXPECT_EQ(o.kind, Outcome::Kind::kDelivered);
+  EXPECT_EQ(w.max_in_flight["gmail.com"], 1);
+  EXPECT_LE(w.max_in_flight["*"], 6);
+  EXPECT_EQ(w.clock.MonotonicNanos(), 0);
+  EXPECT_LE(w.opens.load(), 6);  // connections are kept and reused
+}
+
+// A relay that refuses the connection pauses the destination: one attempt,
+// every other message fails fast as transient, without waiting for the rate
+// limit (no fake time passes).
+TEST(SmtpTransportShaping, RefusedRelayIsPausedNotHammered) {
+  World w;
+  SmtpResult refused;
+  refused.stage = SmtpStage::kConnect;
+  refused.error = "connection refused";
+  refused.connection_lost = true;
+  w.open_result["127.0.0.1:2525"] = refused;
+  TransportConfig t = Relay();
+  t.concurrency = 1;
+  t.rate = 1;
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
+  ASSERT_TRUE(tr.ok());
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 50; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
+  auto msgs = Messages(rcpts);
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  for (const auto& o : got) EXPECT_EQ(o.kind, Outcome::Kind::kTransient) << o.detail;
+  EXPECT_EQ(w.opens.load(), 1);
+  EXPECT_NE(got[49].detail.find("paused"), std::string::npos) << got[49].detail;
+  EXPECT_EQ(w.clock.MonotonicNanos(), 0);
+}
+
+// mx: on a table of loopback answers: each domain's mail goes to its own
+// hosts, the first MX refusing sends it to the second, a null MX fails
+// permanently and a DNS failure is transient.
+TEST(SmtpTransportMx, RoutesByDomainWithFallback) {
+  std::string path = ::testing::TempDir() + "/mx_table";
+  {
+    FILE* f = fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fputs(
+        "a.example mx 10 mx.a.example\n"
+        "mx.a.example a 127.0.0.1:1001\n"
+        "b.example mx 20 mx2.b.example\n"
+        "b.example mx 10 mx1.b.example\n"
+        "mx1.b.example a 127.0.0.1:1002\n"
+        "mx2.b.example a 127.0.0.1:1003\n"
+        "null.example mx 0 .\n"
+        "broken.example servfail\n"
+        "plain.example a 127.0.0.2:1004\n"
+        "c.example mx 10 mxa.c.example\n"
+        "c.example mx 20 mxb.c.example\n"
+        "mxa.c.example a 127.0.0.1:1005\n"
+        "mxb.c.example a 127.0.0.1:1006\n"
+        "down.example mx 10 mx.down.example\n"
+        "mx.down.example a 127.0.0.1:1002\n",
+        f);
+    fclose(f);
+  }
+  auto table = TableResolver::Load(path);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  World w;
+  SmtpResult refused;
+  refused.stage = SmtpStage::kConnect;
+  refused.error = "connection refused";
+  refused.connection_lost = true;
+  w.open_result["127.0.0.1:1002"] = refused;
+  SmtpResult go_away;  // 554 greeting: this host takes no mail, another may
+  go_away.stage = SmtpStage::kGreeting;
+  go_away.reply.code = 554;
+  go_away.connection_lost = true;
+  w.open_result["127.0.0.1:1005"] = go_away;
+  TransportConfig t;
+  t.kind = TransportConfig::Kind::kMx;
+  t.url = "mx:";
+  t.concurrency = 2;
+  auto tr = SmtpTransport::Open(t, "example.com", std::move(*table), FakeHooks(&w));
+  ASSERT_TRUE(tr.ok()) << tr.status().message();
+  EXPECT_EQ((*tr)->Describe(), "mx: (TEST resolver table " + path + ")");
+  auto msgs = Messages({"1@a.example", "2@b.example", "3@null.example", "4@broken.example",
+                        "5@a.example", "6@b.example", "7@plain.example", "8@nx.example",
+                        "9@c.example", "10@down.example"});
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  EXPECT_EQ(got[0].kind, Outcome::Kind::kDelivered);
+  EXPECT_EQ(got[1].kind, Outcome::Kind::kDelivered) << got[1].detail;
+  EXPECT_EQ(got[2].kind, Outcome::Kind::kPermanent);
+  EXPECT_NE(got[2].detail.find("null MX"), std::string::npos) << got[2].detail;
+  EXPECT_EQ(got[3].kind, Outcome::Kind::kTransient);
+  EXPECT_EQ(got[6].kind, Outcome::Kind::kDelivered);  // no MX: the domain's own address
+  EXPECT_EQ(got[7].kind, Outcome::Kind::kPermanent) << got[7].detail;
+  using V = std::vector<std::string>;
+  EXPECT_EQ(got[8].kind, Outcome::Kind::kDelivered) << got[8].detail;
+  EXPECT_EQ(got[9].kind, Outcome::Kind::kTransient);  // its only MX refuses (then paused)
+  EXPECT_FALSE(got[9].stop_run);
+  EXPECT_EQ(w.by_host["127.0.0.1:1006"], (V{"9@c.example"}));
+  std::sort(w.by_host["127.0.0.1:1001"].begin(), w.by_host["127.0.0.1:1001"].end());
+  EXPECT_EQ(w.by_host["127.0.0.1:1001"], (V{"1@a.example", "5@a.example"}));
+  std::sort(w.by_host["127.0.0.1:1003"].begin(), w.by_host["127.0.0.1:1003"].end());
+  EXPECT_EQ(w.by_host["127.0.0.1:1003"], (V{"2@b.example", "6@b.example"}));
+  EXPECT_EQ(w.by_host["127.0.0.2:1004"], (V{"7@plain.example"}));
+  EXPECT_TRUE(w.by_host["127.0.0.1:1002"].empty());
+}
+
+}  // namespace
+}  // namespace sealmail
