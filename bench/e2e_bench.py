@@ -91,7 +91,7 @@ def audience(path, n):
             f.write(f"customer{i}@example{i % 97}.com,Name{i}\n")
 
 
-def campaign(work, name, size, port, dkim, n):
+def campaign(work, name, size, port, dkim, n, url=None):
     d = os.path.join(work, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
@@ -101,7 +101,7 @@ def campaign(work, name, size, port, dkim, n):
     toml = (f'name = "{name}"\n[message]\nfrom = "Example <news@example.com>"\n'
             'subject = "Changes to your account, {{first_name}}"\ntext = "body.txt"\n'
             'html = "body.html"\n[audience]\ncsv = "audience.csv"\n[transport]\n'
-            f'url = "smtp://127.0.0.1:{port}"\nconcurrency = {CONNS}\n')
+            f'url = "{url or f"smtp://127.0.0.1:{port}"}"\nconcurrency = {CONNS}\n')
     if dkim:
         toml += (f'[dkim]\ndomain = "example.com"\nselector = "bench"\n'
                  f'key = "{os.path.join(work, dkim + ".pem")}"\n'
@@ -124,6 +124,22 @@ def sealmail_run(a, work, size, dkim, n):
         rsss.append(rss)
         shutil.rmtree(d)
     return statistics.median(rates), max(rsss)
+
+
+def engine_run(a, work, size, dkim, n, runs=None):
+    """The same path into the discard: transport: sealmail's own ceiling."""
+    rates, rsss, stages = [], [], None
+    for r in range(runs or a.runs):
+        d = campaign(work, f"e-{size}-{dkim or 'none'}-{n}-{r}", size, 0, dkim, n, url="discard:")
+        dt, rss, p = timed([a.sealmail, "send", d, "--quiet", "--json"])
+        if p.returncode != 0:
+            sys.exit(f"sealmail send (discard) failed: {p.stdout[-2000:]}{p.stderr[-2000:]}")
+        j = json.loads(p.stdout)
+        rates.append(j["sent"] / dt)
+        rsss.append(rss)
+        stages = j["stages"]
+        shutil.rmtree(d)
+    return statistics.median(rates), max(rsss), stages
 
 
 def nodemailer_run(a, work, size, dkim, n):
@@ -174,10 +190,13 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--nodemailer-dkim-n", type=int, default=10000,
                     help="recipients for nodemailer with DKIM (about 500/s: keep it short)")
+    ap.add_argument("--scale", default="10000,100000,1000000",
+                    help="N values for the engine-alone scale rows (comma-separated, '' for none)")
     ap.add_argument("--quick", action="store_true", help="one run, N=10,000")
     a = ap.parse_args()
     if a.quick:
-        a.n, a.runs, a.nodemailer_dkim_n = 10000, 1, 2000
+        a.n, a.runs, a.nodemailer_dkim_n, a.scale = 10000, 1, 2000, "10000"
+    a.scale = [int(x) for x in a.scale.split(",") if x.strip()]
     a.sealmail = os.path.join(a.build, "src", "cli", "sealmail")
     if not os.access(a.sealmail, os.X_OK):
         sys.exit(f"build first: {a.sealmail}")
@@ -211,6 +230,18 @@ def main():
                 peer = nodemailer_run(a, work, size, dkim,
                                       a.nodemailer_dkim_n if dkim else n)
             rows.append((size, dkim or "none", n, rate, rss, peer, limit, limit_name))
+        engine_rows = []
+        for dkim, limit, name in ((None, 60000, "issue target 60,000/s"),
+                                  ("ed25519", ed_speed, "openssl ed25519 ×2 cores"),
+                                  ("rsa", rsa_speed, "openssl rsa2048 ×2 cores")):
+            rate, rss, st = engine_run(a, work, "3KB", dkim, a.n)
+            engine_rows.append((dkim or "none", rate, rss, limit, name, st))
+        scale_rows = []
+        for n in a.scale:
+            if not os.path.exists(os.path.join(work, f"audience-{n}.csv")):
+                audience(os.path.join(work, f"audience-{n}.csv"), n)
+            rate, rss, _ = engine_run(a, work, "3KB", None, n, runs=1)
+            scale_rows.append((n, rate, rss))
         print(f"\nsealmail send → smtp-sink on 127.0.0.1, {CONNS} connections, durable SQLite "
               f"state, median of {a.runs} run(s); {os.cpu_count()} cores shared by sender and sink\n")
         print("| message | DKIM | N | sealmail msg/s | peak RSS MiB | nodemailer msg/s | "
@@ -222,6 +253,24 @@ def main():
             pct = f"{100 * rate / limit:.0f}%" if limit else "–"
             print(f"| {size} | {dkim} | {n} | {rate:.0f} | {rss:.0f} | {peer_s} | {ratio} | "
                   f"{name} | {limit:.0f} | {pct} |")
+        print(f"\nEngine alone (render, MIME, DKIM, guard, state and audit commits) into the "
+              f"discard: transport, 3 KB, N = {a.n}, median of {a.runs}; stage times are "
+              f"µs per message summed over {engine_rows[0][5]['compose_threads']} compose threads\n")
+        print("| DKIM | msg/s | peak RSS MiB | limit | limit msg/s | % of limit | render | MIME | "
+              "DKIM | guard | store (main thread) |")
+        print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        for dkim, rate, rss, limit, name, st in engine_rows:
+            m = max(st["messages_composed"], 1)
+            us = lambda k: f"{1e6 * st[k] / m:.1f}"
+            print(f"| {dkim} | {rate:.0f} | {rss:.0f} | {name} | {limit:.0f} | "
+                  f"{100 * rate / limit:.0f}% | {us('render_seconds')} | {us('mime_seconds')} | "
+                  f"{us('dkim_seconds')} | {us('guard_seconds')} | {us('store_seconds')} |")
+        if scale_rows:
+            print("\nScale, engine alone (discard:), 3 KB, no DKIM, one run each\n")
+            print("| N | msg/s | seconds | peak RSS MiB |")
+            print("|---:|---:|---:|---:|")
+            for n, rate, rss in scale_rows:
+                print(f"| {n} | {rate:.0f} | {n / rate:.1f} | {rss:.0f} |")
     finally:
         shutil.rmtree(work)
 

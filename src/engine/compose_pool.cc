@@ -4,6 +4,8 @@
 #include <atomic>
 #include <thread>
 
+#include "base/hash.h"
+
 namespace sealmail {
 
 ComposePool::ComposePool(const Campaign& campaign, const TemplateRenderer& renderer,
@@ -34,6 +36,8 @@ void ComposePool::ComposeAll(const std::vector<const Recipient*>& recipients,
     for (size_t i; (i = next.fetch_add(1)) < recipients.size();) {
       Item& it = (*items)[i];
       it.msg.emplace(c->Compose(*recipients[i], &it.violations));
+      // Hashed here, on every core, rather than on the thread that records.
+      if (it.msg->ok()) it.sha256 = Sha256Hex((*it.msg)->bytes());
     }
   };
   // Small batches are not worth a thread.

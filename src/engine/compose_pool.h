@@ -20,6 +20,7 @@ class ComposePool {
   struct Item {
     std::optional<Result<GuardedMessage>> msg;  // set by ComposeAll
     std::vector<GuardViolation> violations;     // when msg is kBlocked
+    std::string sha256;                         // of the message's bytes, for the audit trail
   };
 
   // threads >= 1 composers, each with its own copy of renderer. campaign,

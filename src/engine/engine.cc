@@ -322,6 +322,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       auto& msg = *items[k].msg;
       if (msg.ok()) {
         t.message_id = msg->message_id();
+        t.audit.sha256 = std::move(items[k].sha256);
         b->msg_ts.push_back(k);
         b->msgs.push_back(std::move(*msg));
       } else if (msg.status().code() == Status::Code::kBlocked) {
@@ -372,7 +373,6 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       t.has_audit = true;
       t.audit.recipient = msg.recipient();
       t.audit.message_id = msg.message_id();
-      t.audit.sha256 = Sha256Hex(msg.bytes());
       t.audit.at = clock_.NowUnix();
       t.audit.detail = t.detail;
       t.audit.found = msg.found();
