@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace sealmail {
 
@@ -16,6 +17,9 @@ class Clock {
   // Monotonic nanoseconds (intervals, rates).
   virtual int64_t MonotonicNanos() const = 0;
 };
+
+// "2026-11-25 12:00:00 UTC" for a Unix time (what reports and lists print).
+std::string FormatUtc(int64_t unix_seconds);
 
 class SystemClock final : public Clock {
  public:

@@ -285,15 +285,7 @@ void PrintCounts(const StateCounts& c) {
 }
 
 // "2026-11-25 12:00:00 UTC", or "unknown" for 0.
-std::string UtcTime(int64_t t) {
-  if (t == 0) return "unknown";
-  time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
+std::string UtcTime(int64_t t) { return t == 0 ? "unknown" : FormatUtc(t); }
 
 // `scope` over an mbox, Maildir, .eml tree or .eml file (issue #8).
 int RunScopeArchive(const std::string& path, const std::string& audience,

@@ -1,7 +1,6 @@
 #include "cli/cli_suppress.h"
 
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -16,15 +15,6 @@ namespace {
 int Usage(const std::string& msg) {
   std::fprintf(stderr, "sealmail suppress: %s\n", msg.c_str());
   return 1;
-}
-
-std::string Utc(int64_t t) {
-  time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
 }
 
 // The state the command acts on: --state PATH, or DIR's own
@@ -47,10 +37,13 @@ bool ResolveState(const SuppressArgs& a, std::string* state, std::vector<std::st
                  "or --state PATH";
     return false;
   }
-  Status made = MakeDirs(dir + "/.sealmail", /*private_dir=*/true);
-  if (!made.ok()) {
-    *err = made.message();
-    return false;
+  // Only what writes creates the state's folder (list and remove never do).
+  if (a.verb == "add" || a.verb == "import") {
+    Status made = MakeDirs(dir + "/.sealmail", /*private_dir=*/true);
+    if (!made.ok()) {
+      *err = made.message();
+      return false;
+    }
   }
   *state = dir + "/.sealmail/state.db";
   return true;
@@ -79,7 +72,7 @@ int RunSuppress(const SuppressArgs& a) {
         arr.push_back({{"email", x.email}, {"reason", x.reason}, {"source", x.source},
                        {"at", x.at}});
       } else {
-        std::printf("%s\t%s\t%s\t%s\n", x.email.c_str(), Utc(x.at).c_str(), x.source.c_str(),
+        std::printf("%s\t%s\t%s\t%s\n", x.email.c_str(), FormatUtc(x.at).c_str(), x.source.c_str(),
                     x.reason.c_str());
       }
       return true;

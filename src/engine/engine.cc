@@ -361,8 +361,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       return outs;
     });
   };
-  // Waits for the transport, settles every outcome and records the batch.
-  auto finish = [&](Batch* b) -> Status {
+  // Waits for the transport and settles every outcome (not yet recorded).
+  auto settle = [&](Batch* b) {
     std::vector<Outcome> outs;
     if (b->outcomes.valid()) outs = b->outcomes.get();
     for (size_t m = 0; m < outs.size(); ++m) {
@@ -390,6 +390,9 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       }
     }
     rep.transport_seconds += static_cast<double>(b->transport_ns) / 1e9;
+  };
+  // Commits a batch's transitions and audit rows (one transaction).
+  auto record = [&](Batch* b) -> Status {
     int64_t t0 = clock_.MonotonicNanos();
     SM_RETURN_IF_ERROR(store->Record(b->ts));
     rep.store_seconds += Seconds(clock_, t0);
@@ -417,9 +420,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       rep.store_seconds += Seconds(clock_, t0);
       if (!leased.empty()) next = compose(std::move(leased));
     }
+    // The previous batch's outcomes, then the next batch goes out at once,
+    // and the previous one is recorded while the transport works.
+    std::unique_ptr<Batch> done;
     if (flight) {
-      SM_RETURN_IF_ERROR(finish(flight.get()));
-      flight.reset();
+      settle(flight.get());
+      done = std::move(flight);
     }
     if (next) {
       if (rep.halted) {
@@ -431,12 +437,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       } else {
         launch(next.get());
         flight = std::move(next);
-        continue;
       }
-      SM_RETURN_IF_ERROR(store->Record(next->ts));
     }
-    if (stop) break;
-    if (next) continue;
+    if (done) SM_RETURN_IF_ERROR(record(done.get()));
+    if (next) SM_RETURN_IF_ERROR(record(next.get()));  // given back: recorded as such
+    if (stop && !flight) break;
+    if (flight) continue;
     // Nothing due now and nothing out: wait for a retry that falls due soon
     // enough, or say when the next one is due and leave it to the next run.
     SM_ASSIGN_OR_RETURN(int64_t due, scheduler.NextDue());

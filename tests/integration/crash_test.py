@@ -17,22 +17,10 @@ import tempfile
 import time
 
 from harness import check, main, run
-from smtp_util import LOOPBACK, free_port, stop, wait_listening, write_campaign
+from smtp_util import LOOPBACK, start_smtp_sink, stop, write_campaign
 
-SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 N = int(os.environ.get("SEALMAIL_CRASH_N", "20000"))
 KILLS = 6
-
-
-def start_sink(dump):
-    os.makedirs(dump, exist_ok=True)
-    os.chmod(dump, 0o777)
-    port = free_port()
-    argv = [SINK] + (["-u", "nobody"] if os.geteuid() == 0 else []) + [
-        "-d", os.path.join(dump, "%M."), f"{LOOPBACK}:{port}", "256"]
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_listening(port, p)
-    return p, port
 
 
 def received(dump):
@@ -57,7 +45,7 @@ def test(a):
     sink = None
     try:
         dump = os.path.join(tmp, "dump")
-        sink, port = start_sink(dump)
+        sink, port = start_smtp_sink(dump)
         camp = os.path.join(tmp, "c")
         emails = write_campaign(camp, N, f"smtp://{LOOPBACK}:{port}", "concurrency = 8",
                                 name="crash")

@@ -13,19 +13,12 @@ import tempfile
 import time
 
 from harness import check, main, run
-from smtp_util import LOOPBACK, free_port, stop, wait_listening, write_campaign
+from smtp_util import LOOPBACK, free_port, start_smtp_sink, stop, write_campaign
 
-SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
 
 def sink(port, dump, *extra):
-    os.makedirs(dump, exist_ok=True)
-    os.chmod(dump, 0o777)
-    argv = [SINK] + (["-u", "nobody"] if os.geteuid() == 0 else []) + [
-        *extra, "-d", os.path.join(dump, "%M."), f"{LOOPBACK}:{port}", "64"]
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_listening(port, p)
-    return p
+    return start_smtp_sink(dump, *extra, port=port, backlog="64")[0]
 
 
 def test(a):

@@ -41,6 +41,21 @@ def stop(proc):
         proc.wait(timeout=5)
 
 
+def start_smtp_sink(dump, *extra, port=None, backlog="256"):
+    """Postfix's smtp-sink on 127.0.0.1 (a free port unless given), dumping
+    each transaction it accepts into DUMP; started by PID, stop() it."""
+    import shutil
+    sink = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    os.makedirs(dump, exist_ok=True)
+    os.chmod(dump, 0o777)
+    port = port or free_port()
+    argv = [sink] + (["-u", "nobody"] if os.geteuid() == 0 else []) + [
+        *extra, "-d", os.path.join(dump, "%M."), f"{LOOPBACK}:{port}", backlog]
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, p)
+    return p, port
+
+
 def write_campaign(path, n, url, transport_extra="", name="smtp-test", bad=()):
     """A campaign of n recipients user<i>@d<i%7>.example; addresses in `bad`
     are added at the end."""
