@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <string>
 
+#include "base/hash.h"
 #include "store/store.h"
 
 namespace {
@@ -85,12 +86,14 @@ int main(int argc, char** argv) {
       Transition t;
       t.id = r.id;
       t.state = DeliveryState::kSent;
-      t.message_id = "<" + std::to_string(r.id) + ".bench@example.com>";
+      // As the engine makes them: a hash of (campaign, recipient), so in no order.
+      t.message_id = "<" + Sha256Hex("bench\n" + r.recipient.key).substr(0, 32) +
+                     ".bench@example.com>";
       t.detail = "250 2.0.0 Ok: queued as 4Xyz";
       t.has_audit = true;
       t.audit.recipient = r.recipient.email;
       t.audit.message_id = t.message_id;
-      t.audit.sha256 = std::string(64, 'a');
+      t.audit.sha256 = Sha256Hex(t.message_id);
       t.audit.at = clock.NowUnix();
       t.audit.outcome = "sent";
       t.audit.detail = t.detail;
