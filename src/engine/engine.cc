@@ -223,10 +223,21 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   // batches; a guard violation adds that recipient as blocked and halts.
   std::vector<Recipient> batch;
   std::vector<std::string> blocked_keys;
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::Ok();
-    SM_ASSIGN_OR_RETURN(uint64_t n, store->AddRecipients(batch));
+  // One batch at a time goes into the state on a thread of its own while the
+  // next chunk is composed (the store is used by that thread alone meanwhile).
+  std::future<Result<uint64_t>> importing;
+  auto collect = [&]() -> Status {
+    if (!importing.valid()) return Status::Ok();
+    SM_ASSIGN_OR_RETURN(uint64_t n, importing.get());
     rep.added += n;
+    return Status::Ok();
+  };
+  auto flush = [&]() -> Status {
+    SM_RETURN_IF_ERROR(collect());
+    if (batch.empty()) return Status::Ok();
+    importing = std::async(std::launch::async, [&store, b = std::move(batch)] {
+      return store->AddRecipients(b);
+    });
     batch.clear();
     return Status::Ok();
   };
@@ -247,6 +258,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   SM_RETURN_IF_ERROR(
       Preflight(c, audience, /*sign=*/false, &rep.preflight, progress, on_ok, on_blocked));
   SM_RETURN_IF_ERROR(flush());
+  SM_RETURN_IF_ERROR(collect());
   if (!rep.preflight.violations.empty()) {
     std::vector<Transition> ts;
     for (const auto& k : blocked_keys) {
