@@ -1,6 +1,10 @@
 // Leak-guard micro-benchmarks (issue #5 targets: a 1,000,000-recipient
 // audience in < 100 MB; a 20 KB message checked in < 20 µs on one core).
-// Run: make bench (or build-bench/bench/guard_bench).
+// Run: make bench (or build-bench/bench/guard_bench). Noise-free comparison
+// (instructions of one Check; the total divided by Check's call count):
+//   valgrind --tool=callgrind '--toggle-collect=sealmail::Guard::Check*'
+//     BUILD/bench/guard_bench '--benchmark_filter=BM_GuardCheck/20000/1000$'
+//     --benchmark_min_time=0.02
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -65,7 +69,14 @@ void BM_GuardCheck(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * msg.size()));
   state.counters["msg_bytes"] = static_cast<double>(msg.size());
 }
-BENCHMARK(BM_GuardCheck)->Args({20000, 1000})->Args({20000, 1000000})->Args({3000, 1000000});
+// 20000 gives a 26.6 KB message (the HTML part is larger than the text);
+// 15000 gives 20.0 KB, the size of the issue #5 target.
+BENCHMARK(BM_GuardCheck)
+    ->Args({20000, 1000})
+    ->Args({20000, 1000000})
+    ->Args({15000, 1000})
+    ->Args({15000, 1000000})
+    ->Args({3000, 1000000});
 
 void BM_AudienceSetBuild(benchmark::State& state) {
   for (auto _ : state) {

@@ -6,6 +6,11 @@
 #   BUILD_DIR  build directory to use or create (default: build-bench), built
 #              RelWithDebInfo, the project's default optimised build
 #   JOBS       parallel build jobs (default: 1)
+#   SEALMAIL   an already built sealmail binary to measure instead (no build)
+#   MBOX       an mbox generated earlier by this script to reuse (no generation)
+#
+# Prints wall time and CPU time (user + sys): on a shared machine the CPU
+# time is the steadier figure.
 #
 # The archive mixes what a sender's "Sent" folder holds: mostly one-recipient
 # multipart/alternative messages (quoted-printable text, base64 HTML), one in
@@ -20,10 +25,15 @@ build=${BUILD_DIR:-$root/build-bench}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALMAIL_TESTS=OFF >/dev/null
-cmake --build "$build" --target sealmail -j"${JOBS:-1}" >/dev/null
+bin=${SEALMAIL:-}
+if [ -z "$bin" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALMAIL_TESTS=OFF >/dev/null
+  cmake --build "$build" --target sealmail -j"${JOBS:-1}" >/dev/null
+  bin=$build/src/cli/sealmail
+fi
 
-python3 - "$work/sent.mbox" "$mb" <<'PY'
+mbox=${MBOX:-$work/sent.mbox}
+[ -n "${MBOX:-}" ] || python3 - "$work/sent.mbox" "$mb" <<'PY'
 import base64, random, sys
 path, mb = sys.argv[1], int(sys.argv[2])
 rnd = random.Random(8)
@@ -66,7 +76,7 @@ with open(path, "w") as f:
 print(f"generated {size / 1048576:.0f} MiB, {i} messages", file=sys.stderr)
 PY
 
-bytes=$(stat -c %s "$work/sent.mbox")
+bytes=$(stat -c %s "$mbox")
 for mode in "" "--audience"; do
   extra=()
   label="no audience"
@@ -82,10 +92,12 @@ for i in range(200000): print(f\"customer{i:06d}@{['gmail.com','example.net','ma
   # One core: taskset when available.
   pin=()
   command -v taskset >/dev/null && pin=(taskset -c 0)
-  /usr/bin/time -f "%e %M" -o "$work/time" "${pin[@]}" "$build/src/cli/sealmail" scope \
-    "$work/sent.mbox" "${extra[@]}" --out "$work/exposed.csv" >"$work/report"
-  read -r secs kb <"$work/time"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "${pin[@]}" "$bin" scope \
+    "$mbox" "${extra[@]}" --out "$work/exposed.csv" >"$work/report"
+  read -r secs user sys kb <"$work/time"
   grep -E "^(messages|exposure)" "$work/report" | sed 's/^/  /'
-  awk -v b="$bytes" -v s="$secs" -v kb="$kb" -v l="$label" 'BEGIN {
-    printf "scope %s: %.0f MB in %.2f s = %.0f MB/s, peak RSS %.0f MB\n", l, b / 1e6, s, b / 1e6 / s, kb / 1024 }'
+  awk -v b="$bytes" -v s="$secs" -v u="$user" -v y="$sys" -v kb="$kb" -v l="$label" 'BEGIN {
+    c = u + y
+    printf "scope %s: %.0f MB in %.2f s = %.0f MB/s (CPU %.2f s = %.0f MB/s), peak RSS %.0f MB\n",
+      l, b / 1e6, s, b / 1e6 / s, c, b / 1e6 / c, kb / 1024 }'
 done

@@ -1,6 +1,7 @@
 #include "address/address_find.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace sealmail {
 namespace {
@@ -8,39 +9,26 @@ namespace {
 constexpr size_t kMaxLocal = 64;
 constexpr size_t kMaxDomain = 255;
 
-bool IsAtextOrDot(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~':
-    case '.':
-      return true;
-    default:
-      return c >= 0x80;  // UTF-8 local parts (RFC 6531)
-  }
-}
+// Byte classes of the finder, one table load per byte (the left and right
+// scans run for every '@' of every message).
+constexpr uint8_t kAtextOrDot = 1;  // atext, '.', or UTF-8 (RFC 6531 local parts)
+constexpr uint8_t kDomain = 2;      // letters, digits, '-', '.', or UTF-8
 
-bool IsDomainChar(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c >= 0x80;
-}
+constexpr struct ByteClasses {
+  uint8_t v[256] = {};
+  constexpr ByteClasses() {
+    for (int c = 0; c < 256; ++c) {
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      bool atext_special = false;
+      for (char s : std::string_view("!#$%&'*+-/=?^_`{|}~.")) atext_special |= c == s;
+      if (alnum || atext_special || c >= 0x80) v[c] |= kAtextOrDot;
+      if (alnum || c == '-' || c == '.' || c >= 0x80) v[c] |= kDomain;
+    }
+  }
+} kClasses;
+
+bool IsAtextOrDot(unsigned char c) { return kClasses.v[c] & kAtextOrDot; }
+bool IsDomainChar(unsigned char c) { return kClasses.v[c] & kDomain; }
 
 bool IsAlnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
@@ -74,28 +62,67 @@ void AppendUtf8(std::string* out, uint32_t cp) {
 
 }  // namespace
 
-void FindAddressTokens(std::string_view text, const std::function<void(const AddressToken&)>& fn) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t prev_at_end = 0;  // left scans never cross the previous '@' or its domain
-  for (size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+bool AddressTokenCursor::Next(AddressToken* out, std::string_view skip) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text_.data());
+  const size_t n = text_.size();
+  // skip = local "@" domain as a token would have it (never empty parts).
+  const size_t skip_at = skip.find('@');
+  bool can_skip = skip_at != std::string_view::npos && skip_at > 0 && skip_at <= kMaxLocal &&
+                  skip_at + 1 < skip.size() && skip.size() - skip_at - 1 <= kMaxDomain &&
+                  skip[0] != '.' && skip.back() != '.' && skip.back() != '-';
+  for (size_t i = 0; can_skip && i < skip.size(); ++i) {
+    const auto c = static_cast<unsigned char>(skip[i]);
+    can_skip = i == skip_at || (i < skip_at ? IsAtextOrDot(c) : IsDomainChar(c));
+  }
+  while (next_ < n) {
+    const void* hit = std::memchr(p + next_, '@', n - next_);
+    if (hit == nullptr) break;
+    const size_t at = static_cast<size_t>(static_cast<const unsigned char*>(hit) - p);
+    next_ = at + 1;
+    // Left: at most kMaxLocal bytes, never across the previous '@'. Right:
+    // at most kMaxDomain bytes.
+    const size_t l_min = at - prev_at_end_ > kMaxLocal ? at - kMaxLocal : prev_at_end_;
+    if (can_skip && at >= skip_at && at - skip_at >= l_min && n - at >= skip.size() - skip_at &&
+        std::memcmp(p + at - skip_at, skip.data(), skip.size()) == 0) {
+      // The bytes spell `skip`. It is the token exactly when both scans
+      // would stop at its ends, give or take what the trimming below removes
+      // again (leading dots, trailing dots and hyphens): after those, a byte
+      // outside the class or a bound on each side. skip's own ends survive
+      // the trimming (checked above).
+      const size_t start = at - skip_at, end = start + skip.size();
+      const size_t r_max = n - (at + 1) > kMaxDomain ? at + 1 + kMaxDomain : n;
+      size_t a = start;
+      while (a > l_min && p[a - 1] == '.') --a;
+      size_t b = end;
+      while (b < r_max && (p[b] == '.' || p[b] == '-')) ++b;
+      if ((a == l_min || !IsAtextOrDot(p[a - 1])) && end <= r_max &&
+          (b == r_max || !IsDomainChar(p[b]))) {
+        prev_at_end_ = at + 1;
+        continue;
+      }
+    }
     size_t l = at;
-    while (l > prev_at_end && at - l < kMaxLocal && IsAtextOrDot(p[l - 1])) --l;
+    while (l > l_min && IsAtextOrDot(p[l - 1])) --l;
+    const size_t r_max = n - (at + 1) > kMaxDomain ? at + 1 + kMaxDomain : n;
     size_t r = at + 1;
-    while (r < n && r - at - 1 < kMaxDomain && IsDomainChar(p[r])) ++r;
-    prev_at_end = at + 1;
+    while (r < r_max && IsDomainChar(p[r])) ++r;
+    prev_at_end_ = at + 1;
     // Trim dots and hyphens that end a sentence or start nothing.
     size_t ls = l;
     while (ls < at && p[ls] == '.') ++ls;
     size_t re = r;
     while (re > at + 1 && (p[re - 1] == '.' || p[re - 1] == '-')) --re;
     if (ls == at || re == at + 1) continue;
-    AddressToken t;
-    t.local = text.substr(ls, at - ls);
-    t.domain = text.substr(at + 1, re - at - 1);
-    t.offset = at;
-    fn(t);
+    if (can_skip && at - ls == skip_at && re - ls == skip.size() &&
+        std::memcmp(p + ls, skip.data(), skip.size()) == 0)
+      continue;
+    out->local = text_.substr(ls, at - ls);
+    out->domain = text_.substr(at + 1, re - at - 1);
+    out->offset = at;
+    return true;
   }
+  next_ = n;
+  return false;
 }
 
 void AddressCandidates(const AddressToken& t, const std::function<void(std::string_view)>& fn) {

@@ -22,8 +22,35 @@ struct AddressToken {
   size_t offset = 0;        // of the '@' in the text
 };
 
-// Calls fn for every token whose local and domain parts are non-empty.
-void FindAddressTokens(std::string_view text, const std::function<void(const AddressToken&)>& fn);
+// Steps through the tokens of one text, in order: the loop behind
+// FindAddressTokens, for callers that want no callback per token. text must
+// outlive the cursor.
+class AddressTokenCursor {
+ public:
+  explicit AddressTokenCursor(std::string_view text) : text_(text) {}
+  // The next token whose local and domain parts are non-empty; false at the end.
+  bool Next(AddressToken* out) { return Next(out, {}); }
+  // The same, skipping tokens spelled exactly `skip` ("local@domain"). A
+  // repeat of `skip` is recognised from its bytes and the two bytes around
+  // them, without the left and right scans: cheap for text that repeats
+  // one address (a support address in every paragraph).
+  bool Next(AddressToken* out, std::string_view skip);
+
+ private:
+  std::string_view text_;
+  size_t next_ = 0;         // where to look for the next '@'
+  size_t prev_at_end_ = 0;  // left scans never cross the previous '@' or its domain
+};
+
+// Calls fn(const AddressToken&) for every token whose local and domain parts
+// are non-empty. A template, not std::function: it runs for every '@' of
+// every message the guard checks.
+template <typename Fn>
+void FindAddressTokens(std::string_view text, Fn&& fn) {
+  AddressTokenCursor cursor(text);
+  AddressToken t;
+  while (cursor.Next(&t)) fn(t);
+}
 
 // The spellings of a token to look up, lower-cased (ASCII): the full token,
 // every suffix of the local part that starts after a non-alphanumeric

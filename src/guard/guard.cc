@@ -42,7 +42,7 @@ class Scanner {
     if (!self.empty()) self_canonical_ = self[0];
   }
 
-  void Lookup(const AddressToken& t, const std::string& where) {
+  void Lookup(const AddressToken& t, const VisibleWhere& where) {
     AddressCandidates(t, [&](std::string_view cand) {
       uint64_t h = AudienceSet::HashOf(cand);
       if (!set_.ContainsHash(h)) return;
@@ -56,8 +56,8 @@ class Scanner {
       }
       if (!found_hashes_.insert(h).second) return;  // report each member once
       found_.push_back(CanonicalDomainSpelling(cand));
-      out_->push_back(
-          {std::string(recipient_), where, "names another audience member, " + MaskAddress(cand)});
+      out_->push_back({std::string(recipient_), where.ToString(),
+                       "names another audience member, " + MaskAddress(cand)});
     });
   }
 
@@ -111,8 +111,11 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   if (envelope_recipients.size() != 1) {
     add("envelope", std::to_string(envelope_recipients.size()) + " recipients, expected exactly 1");
   } else {
-    auto got = ParseAddress(envelope_recipients[0]);
-    if (!got.ok() || got->Key() != want_key) {
+    // Usually the very same string as recipient: its parse is already done
+    // (ParseAddress is pure).
+    const bool same = envelope_recipients[0] == recipient;
+    auto got = same ? want : ParseAddress(envelope_recipients[0]);
+    if (!got.ok() || (same ? want_key : got->Key()) != want_key) {
       add("envelope",
           "recipient " + MaskAddress(envelope_recipients[0]) + " is not this message's recipient");
     }
@@ -152,7 +155,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   else
     self.push_back(Lower(recipient));
   Scanner scan(*audience_, self, &found, recipient);
-  VisitVisibleAddresses(parsed.root, bytes, [&](const AddressToken& t, const std::string& where) {
+  VisitVisibleAddresses(parsed.root, bytes, [&](const AddressToken& t, const VisibleWhere& where) {
     scan.Lookup(t, where);
   });
 

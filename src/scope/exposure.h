@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -77,8 +78,14 @@ class ExposureGraph {
   };
 
   ExposureSummary summary_;
-  std::unordered_map<std::string, uint32_t> ids_;
-  std::vector<const std::string*> names_;  // id -> key in ids_ (stable)
+  // Interning: an open-addressing table of ids (load <= 1/2) over names_,
+  // one probe and one string compare per lookup, no node per address.
+  struct IdSlot {
+    uint32_t tag = 0;  // high hash bits
+    uint32_t id1 = 0;  // id + 1; 0 = empty
+  };
+  std::vector<IdSlot> id_slots_ = std::vector<IdSlot>(1024);
+  std::deque<std::string> names_;  // id -> address
   std::vector<Node> nodes_;
   std::vector<std::vector<uint32_t>> groups_;           // sorted receiver ids
   std::unordered_multimap<uint64_t, uint32_t> group_index_;  // hash of list -> group

@@ -310,14 +310,14 @@ void ScopeAnalyser::AddMessage(std::string_view bytes, const std::string& file, 
     if (seen.insert(spelling).second) visible.push_back(std::move(spelling));
   };
   if (audience_ != nullptr) {
-    VisitVisibleAddresses(msg.root, bytes, [&](const AddressToken& t, const std::string&) {
+    VisitVisibleAddresses(msg.root, bytes, [&](const AddressToken& t, const VisibleWhere&) {
       AddressCandidates(t, [&](std::string_view cand) {
         if (audience_->Contains(cand)) add(CanonicalDomainSpelling(cand));
       });
     });
   } else {
     std::unordered_set<std::string> refused;
-    VisitVisibleAddresses(msg.root, {}, [&](const AddressToken& t, const std::string&) {
+    VisitVisibleAddresses(msg.root, {}, [&](const AddressToken& t, const VisibleWhere&) {
       std::string_view domain = t.domain;
       while (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
       std::string_view local = t.local;
@@ -325,12 +325,17 @@ void ScopeAnalyser::AddMessage(std::string_view bytes, const std::string& file, 
       if (local.empty() || domain.empty()) return;
       std::string spelling = LowerAscii(std::string(local) + "@" + std::string(domain));
       if (seen.count(spelling) || refused.count(spelling) || ids.count(spelling)) return;
-      auto a = ParseAddress(spelling);
-      if (!a.ok()) {
+      auto cached = key_cache_.find(spelling);
+      if (cached == key_cache_.end()) {
+        if (key_cache_.size() >= kMaxKeyCache) key_cache_.clear();
+        auto a = ParseAddress(spelling);
+        cached = key_cache_.emplace(spelling, a.ok() ? a->Key() : std::string()).first;
+      }
+      if (cached->second.empty()) {
         refused.insert(std::move(spelling));
         return;
       }
-      std::string key = a->Key();
+      std::string key = cached->second;
       if (key != spelling) seen.insert(spelling);  // U-label twin: same person
       add(std::move(key));
     });

@@ -17,12 +17,14 @@
 //  - Bad messages (empty, no header fields) are counted and located, never
 //    fatal. The first kMaxKeptBad are kept with file, offset and reason.
 //
-// Memory: one message at a time plus the graph. Not thread-safe.
+// Memory: one message at a time plus the graph (and a bounded cache of
+// parsed spellings). Not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "guard/audience_set.h"
@@ -54,6 +56,14 @@ class ScopeAnalyser {
   void CountBytes(uint64_t n) { bytes_ += n; }
 
  private:
+  // Without an audience: a visible token's spelling -> its Key(), or "" when
+  // ParseAddress refuses it. ParseAddress (IDNA included) was the dearest
+  // step per token, and the sender's addresses recur in every message;
+  // ParseAddress is pure, so this changes no result. Cleared when full, so
+  // memory stays bounded whatever the archive holds.
+  static constexpr size_t kMaxKeyCache = size_t{1} << 14;
+  std::unordered_map<std::string, std::string> key_cache_;
+
   const AudienceSet* audience_;
   ExposureGraph graph_;
   std::vector<BadMessage> bad_;
