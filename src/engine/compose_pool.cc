@@ -27,25 +27,40 @@ size_t ComposePool::DefaultThreads() {
   return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
 }
 
+ComposePool::~ComposePool() { Wait(); }
+
+void ComposePool::Work(Composer* c) {
+  const auto& rs = *recipients_;
+  for (size_t i; (i = next_.fetch_add(1)) < rs.size();) {
+    Item& it = (*items_)[i];
+    it.msg.emplace(c->Compose(*rs[i], &it.violations));
+    // Hashed here, on every core, rather than on the thread that records.
+    if (it.msg->ok()) it.sha256 = Sha256Hex((*it.msg)->bytes());
+  }
+}
+
+void ComposePool::Start(const std::vector<const Recipient*>* recipients,
+                        std::vector<Item>* items) {
+  Wait();
+  recipients_ = recipients;
+  items_ = items;
+  items->clear();
+  items->resize(recipients->size());
+  next_ = 0;
+  // Small batches are not worth a thread each.
+  size_t n = std::clamp<size_t>((recipients->size() + 7) / 8, 1, composers_.size());
+  for (size_t t = 0; t < n; ++t) threads_.emplace_back(&ComposePool::Work, this, composers_[t].get());
+}
+
+void ComposePool::Wait() {
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
 void ComposePool::ComposeAll(const std::vector<const Recipient*>& recipients,
                              std::vector<Item>* items) {
-  items->clear();
-  items->resize(recipients.size());
-  std::atomic<size_t> next{0};
-  auto work = [&](Composer* c) {
-    for (size_t i; (i = next.fetch_add(1)) < recipients.size();) {
-      Item& it = (*items)[i];
-      it.msg.emplace(c->Compose(*recipients[i], &it.violations));
-      // Hashed here, on every core, rather than on the thread that records.
-      if (it.msg->ok()) it.sha256 = Sha256Hex((*it.msg)->bytes());
-    }
-  };
-  // Small batches are not worth a thread.
-  size_t n = std::min(composers_.size(), (recipients.size() + 7) / 8);
-  std::vector<std::thread> helpers;
-  for (size_t t = 1; t < n; ++t) helpers.emplace_back(work, composers_[t].get());
-  work(composers_[0].get());
-  for (auto& h : helpers) h.join();
+  Start(&recipients, items);
+  Wait();
 }
 
 }  // namespace sealmail

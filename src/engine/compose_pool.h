@@ -7,8 +7,10 @@
 // Thread-compatible: one ComposeAll at a time.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "delivery/delivery.h"
@@ -28,8 +30,16 @@ class ComposePool {
   ComposePool(const Campaign& campaign, const TemplateRenderer& renderer, const Guard& guard,
               const Clock& clock, const DkimSigner* signer, size_t threads);
 
+  ~ComposePool();
+
   // (*items)[i] receives the composition of *recipients[i]; items is resized.
   void ComposeAll(const std::vector<const Recipient*>& recipients, std::vector<Item>* items);
+
+  // The same in the background: returns at once; the caller may do other
+  // work (record the previous batch) and must call Wait() before reading
+  // *items or touching recipients/items. One batch at a time.
+  void Start(const std::vector<const Recipient*>* recipients, std::vector<Item>* items);
+  void Wait();
 
   size_t threads() const { return composers_.size(); }
 
@@ -40,7 +50,13 @@ class ComposePool {
   static size_t DefaultThreads();
 
  private:
+  void Work(Composer* c);
+
   std::vector<std::unique_ptr<Composer>> composers_;
+  const std::vector<const Recipient*>* recipients_ = nullptr;  // of the batch being composed
+  std::vector<Item>* items_ = nullptr;
+  std::atomic<size_t> next_{0};
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace sealmail

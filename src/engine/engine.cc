@@ -321,12 +321,18 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   };
   std::vector<const Recipient*> ptrs;
   std::vector<ComposePool::Item> items;
-  auto compose = [&](std::vector<StoredRecipient> leased) {
+  // Composing runs in the background (begin) while the engine records the
+  // previous batch; absorb waits for it and sorts the results.
+  auto begin = [&](std::vector<StoredRecipient> leased) {
     auto b = std::make_unique<Batch>();
     b->leased = std::move(leased);
     ptrs.clear();
     for (const auto& sr : b->leased) ptrs.push_back(&sr.recipient);
-    pool.ComposeAll(ptrs, &items);
+    pool.Start(&ptrs, &items);
+    return b;
+  };
+  auto absorb = [&](Batch* b) {
+    pool.Wait();
     b->ts.resize(b->leased.size());
     for (size_t k = 0; k < b->leased.size(); ++k) {
       Transition& t = b->ts[k];
@@ -349,8 +355,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
         ++rep.failed_now;
       }
     }
-    return b;
   };
+  // On an early return no compose thread may outlive ptrs and items.
+  struct PoolJoin {
+    ComposePool* p;
+    ~PoolJoin() { p->Wait(); }
+  } pool_join{&pool};
   // Gives a composed batch back without sending it (halt or stop): due again.
   auto give_back = [&](Batch* b, const std::string& why) {
     for (size_t k : b->msg_ts) {
@@ -412,7 +422,10 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     return Status::Ok();
   };
 
-  std::unique_ptr<Batch> flight;  // handed to the transport, outcome not yet recorded
+  // Three batches at a time at most: one being composed, one at the
+  // transport, one settled and being recorded.
+  std::unique_ptr<Batch> flight;  // handed to the transport, outcome not yet known
+  std::unique_ptr<Batch> done;    // settled, not yet recorded
   // On an early return the transport thread must not outlive what it reads.
   struct Join {
     std::unique_ptr<Batch>* f;
@@ -430,11 +443,15 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       int64_t t0 = clock_.MonotonicNanos();
       SM_ASSIGN_OR_RETURN(auto leased, scheduler.NextBatch());
       rep.store_seconds += Seconds(clock_, t0);
-      if (!leased.empty()) next = compose(std::move(leased));
+      if (!leased.empty()) next = begin(std::move(leased));
     }
-    // The previous batch's outcomes, then the next batch goes out at once,
-    // and the previous one is recorded while the transport works.
-    std::unique_ptr<Batch> done;
+    // While the next batch is composed and the current one is at the
+    // transport, the previous one is committed.
+    if (done) {
+      SM_RETURN_IF_ERROR(record(done.get()));
+      done.reset();
+    }
+    if (next) absorb(next.get());
     if (flight) {
       settle(flight.get());
       done = std::move(flight);
@@ -450,11 +467,14 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
         launch(next.get());
         flight = std::move(next);
       }
+      if (next) SM_RETURN_IF_ERROR(record(next.get()));  // given back: recorded as such
     }
-    if (done) SM_RETURN_IF_ERROR(record(done.get()));
-    if (next) SM_RETURN_IF_ERROR(record(next.get()));  // given back: recorded as such
-    if (stop && !flight) break;
     if (flight) continue;
+    if (done) {
+      SM_RETURN_IF_ERROR(record(done.get()));
+      done.reset();
+    }
+    if (stop) break;
     // Nothing due now and nothing out: wait for a retry that falls due soon
     // enough, or say when the next one is due and leave it to the next run.
     SM_ASSIGN_OR_RETURN(int64_t due, scheduler.NextDue());
