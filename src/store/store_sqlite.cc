@@ -65,8 +65,8 @@ const char* const kMigrations[] = {
     // up; inserted in hash order, it rewrote ~one page per message per
     // commit and made recording slower as a campaign grew); an index on the
     // recipient instead, filled in order.
-    "DROP INDEX audit_message;"
-    "CREATE INDEX audit_recipient ON audit(recipient);",
+    ("DROP INDEX audit_message;"
+     "CREATE INDEX audit_recipient ON audit(recipient);"),
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
