@@ -6,18 +6,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "dkim/dkim_internal.h"
 
 namespace sealmail {
 namespace {
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::string StripFws(std::string_view s) {
   std::string out;

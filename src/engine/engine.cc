@@ -5,6 +5,7 @@
 #include <random>
 
 #include "address/address.h"
+#include "base/ascii.h"
 #include "address/address_find.h"
 #include "guard/audience_set.h"
 #include "base/file.h"
@@ -530,10 +531,7 @@ Result<ScopeReport> Engine::ScopeOwn(const Campaign& c, const std::string& state
   ExposureGraph graph;
   std::vector<std::string> receivers(1);
   SM_RETURN_IF_ERROR(store->ReadAudit([&](const AuditRecord& a) {
-    receivers[0] = a.recipient;
-    for (char& ch : receivers[0]) {
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    }
+    receivers[0] = LowerAscii(a.recipient);
     graph.AddMessage(a.message_id, a.at, receivers, a.found);
     return true;
   }));
