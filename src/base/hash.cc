@@ -2,14 +2,41 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
+
 #include "base/check.h"
 
 namespace sealmail {
 
+namespace {
+
+// OpenSSL 3 looks EVP_sha256() up in its provider tables (under a lock) on
+// every use, and EVP_Digest allocates a context per call: with several
+// digests per message both showed in the send loop's profile. So the
+// algorithm is fetched once and each thread keeps one context.
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    SM_CHECK(m != nullptr);
+    return m;
+  }();
+  return md;
+}
+
+struct CtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+}  // namespace
+
 std::array<uint8_t, 32> Sha256(std::string_view data) {
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  SM_CHECK(ctx != nullptr);
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
-  SM_CHECK(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
+  SM_CHECK(EVP_DigestInit_ex2(ctx.get(), Sha256Md(), nullptr) == 1);
+  SM_CHECK(EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1);
+  SM_CHECK(EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1);
   SM_CHECK(len == out.size());
   return out;
 }

@@ -10,7 +10,8 @@ namespace sealmail {
 
 ComposePool::ComposePool(const Campaign& campaign, const TemplateRenderer& renderer,
                          const Guard& guard, const Clock& clock, const DkimSigner* signer,
-                         size_t threads) {
+                         size_t threads, bool hash_for_audit)
+    : hash_for_audit_(hash_for_audit) {
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
     composers_.push_back(
         std::make_unique<Composer>(campaign, TemplateRenderer(renderer), guard, clock, signer));
@@ -35,7 +36,7 @@ void ComposePool::Work(Composer* c) {
     Item& it = (*items_)[i];
     it.msg.emplace(c->Compose(*rs[i], &it.violations));
     // Hashed here, on every core, rather than on the thread that records.
-    if (it.msg->ok()) it.sha256 = Sha256Hex((*it.msg)->bytes());
+    if (hash_for_audit_ && it.msg->ok()) it.sha256 = Sha256Hex((*it.msg)->bytes());
   }
 }
 

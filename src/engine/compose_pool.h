@@ -22,13 +22,14 @@ class ComposePool {
   struct Item {
     std::optional<Result<GuardedMessage>> msg;  // set by ComposeAll
     std::vector<GuardViolation> violations;     // when msg is kBlocked
-    std::string sha256;                         // of the message's bytes, for the audit trail
+    std::string sha256;  // of the message's bytes, for the audit trail (with hash_for_audit)
   };
 
   // threads >= 1 composers, each with its own copy of renderer. campaign,
-  // guard, clock and signer must outlive the pool.
+  // guard, clock and signer must outlive the pool. hash_for_audit: fill
+  // Item::sha256 (the send loop; preflight has no use for it).
   ComposePool(const Campaign& campaign, const TemplateRenderer& renderer, const Guard& guard,
-              const Clock& clock, const DkimSigner* signer, size_t threads);
+              const Clock& clock, const DkimSigner* signer, size_t threads, bool hash_for_audit);
 
   ~ComposePool();
 
@@ -56,6 +57,7 @@ class ComposePool {
   const std::vector<const Recipient*>* recipients_ = nullptr;  // of the batch being composed
   std::vector<Item>* items_ = nullptr;
   std::atomic<size_t> next_{0};
+  bool hash_for_audit_;
   std::vector<std::thread> threads_;
 };
 

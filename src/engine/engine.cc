@@ -116,7 +116,7 @@ Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> a
   Guard guard(Composer::SenderAddresses(c), std::move(audience));
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   ComposePool pool(c, renderer, guard, clock_, sign && signer ? &*signer : nullptr,
-                   ComposePool::DefaultThreads());
+                   ComposePool::DefaultThreads(), /*hash_for_audit=*/false);
   const std::string csv_name = BaseName(c.audience_csv);
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
@@ -289,7 +289,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   Guard guard(Composer::SenderAddresses(c), audience);
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   ComposePool pool(c, renderer, guard, clock_, signer ? &*signer : nullptr,
-                   ComposePool::DefaultThreads());
+                   ComposePool::DefaultThreads(), /*hash_for_audit=*/true);
 
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
@@ -423,10 +423,31 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     return Status::Ok();
   };
 
-  // Three batches at a time at most: one being composed, one at the
+  // Four batches at a time at most: one leased ahead (so that composing
+  // never waits for the lease's fsync), one being composed, one at the
   // transport, one settled and being recorded.
+  std::vector<StoredRecipient> ahead;  // leased, not yet composed
   std::unique_ptr<Batch> flight;  // handed to the transport, outcome not yet known
   std::unique_ptr<Batch> done;    // settled, not yet recorded
+  auto lease = [&]() -> Status {
+    int64_t t0 = clock_.MonotonicNanos();
+    SM_ASSIGN_OR_RETURN(ahead, scheduler.NextBatch());
+    rep.store_seconds += Seconds(clock_, t0);
+    return Status::Ok();
+  };
+  // Gives the batch leased ahead back unsent (halt or stop): due again.
+  auto give_back_ahead = [&](const std::string& why) -> Status {
+    if (ahead.empty()) return Status::Ok();
+    std::vector<Transition> ts(ahead.size());
+    for (size_t k = 0; k < ahead.size(); ++k) {
+      ts[k].id = ahead[k].id;
+      ts[k].state = DeliveryState::kDeferred;
+      ts[k].retry_at = clock_.NowUnix();
+      ts[k].detail = why;
+    }
+    ahead.clear();
+    return store->Record(ts);
+  };
   // On an early return the transport thread must not outlive what it reads.
   struct Join {
     std::unique_ptr<Batch>* f;
@@ -441,10 +462,13 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     }
     std::unique_ptr<Batch> next;
     if (!stop) {
-      int64_t t0 = clock_.MonotonicNanos();
-      SM_ASSIGN_OR_RETURN(auto leased, scheduler.NextBatch());
-      rep.store_seconds += Seconds(clock_, t0);
-      if (!leased.empty()) next = begin(std::move(leased));
+      if (ahead.empty()) SM_RETURN_IF_ERROR(lease());
+      if (!ahead.empty()) {
+        next = begin(std::move(ahead));
+        ahead.clear();
+        // The batch after it is leased while this one is composed.
+        SM_RETURN_IF_ERROR(lease());
+      }
     }
     // While the next batch is composed and the current one is at the
     // transport, the previous one is committed.
@@ -470,7 +494,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       }
       if (next) SM_RETURN_IF_ERROR(record(next.get()));  // given back: recorded as such
     }
-    if (flight) continue;
+    if (stop) {
+      SM_RETURN_IF_ERROR(give_back_ahead(
+          rep.halted ? "leak guard halted the campaign"
+                     : (rep.stop_reason.empty() ? "interrupted" : rep.stop_reason)));
+    }
+    if (flight || !ahead.empty()) continue;
     if (done) {
       SM_RETURN_IF_ERROR(record(done.get()));
       done.reset();

@@ -41,9 +41,10 @@ void AppendPart(std::string* out, std::string_view subtype, std::string_view bod
     *out += EncodeBase64Lines(crlf);
   } else {
     *out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
-    std::string qp = EncodeQuotedPrintable(body);
-    *out += qp;
-    if (in_multipart || qp.size() < 2 || qp.compare(qp.size() - 2, 2, "\r\n") != 0) {
+    const size_t start = out->size();
+    AppendQuotedPrintable(out, body);
+    const size_t n = out->size() - start;
+    if (in_multipart || n < 2 || out->compare(out->size() - 2, 2, "\r\n") != 0) {
       *out += "\r\n";
     }
   }

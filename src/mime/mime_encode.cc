@@ -1,5 +1,7 @@
 #include "mime/mime_encode.h"
 
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 
 namespace sealmail {
@@ -99,42 +101,89 @@ bool UseQ(std::string_view text) {
 
 }  // namespace
 
-std::string EncodeQuotedPrintable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8 + 16);
+void AppendQuotedPrintable(std::string* out, std::string_view text) {
+  // Worst case per input byte: "=XX" (3), plus a soft break ("=\r\n") per
+  // 73 output columns; a lone CR or LF becomes 2. 4n + 16 covers all three.
+  // Encoded into a per-thread scratch buffer that only grows (resizing *out
+  // to the worst case would zero-fill it and often reallocate the message).
+  thread_local std::string scratch;
+  if (scratch.size() < text.size() * 4 + 16) scratch.resize(text.size() * 4 + 16);
+  char* const first = scratch.data();
+  char* o = first;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
   size_t col = 0;
-  auto emit = [&](std::string_view piece) {
-    // Soft break when this piece would pass column 75 (76 with the '=').
-    if (col + piece.size() > 75) {
-      out += "=\r\n";
-      col = 0;
+  while (p < end) {
+    // The common case first: inside a line, copy the bytes that go out as
+    // they are (printable ASCII but '=', and blanks not at the end of a
+    // line) up to column 75. Whatever stops the run goes through the
+    // general path below, one byte.
+    if (col > 0 && col < 75) {
+      const unsigned char* stop = p + std::min<size_t>(75 - col, static_cast<size_t>(end - p));
+      const unsigned char* q = p;
+      while (q < stop) {
+        unsigned char k = *q;
+        if (k >= 33 && k <= 126 && k != '=') {
+          ++q;
+        } else if ((k == ' ' || k == '\t') && q + 1 < end && q[1] != '\r' && q[1] != '\n') {
+          ++q;
+        } else {
+          break;
+        }
+      }
+      std::memcpy(o, p, static_cast<size_t>(q - p));
+      o += q - p;
+      col += static_cast<size_t>(q - p);
+      p = q;
+      if (p == end) break;
     }
-    out.append(piece);
-    col += piece.size();
-  };
-  size_t i = 0;
-  while (i < text.size()) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
+    unsigned char c = *p;
     if (c == '\r' || c == '\n') {
-      out += "\r\n";
+      *o++ = '\r';
+      *o++ = '\n';
       col = 0;
-      i += (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ? 2 : 1;
+      p += (c == '\r' && p + 1 < end && p[1] == '\n') ? 2 : 1;
       continue;
     }
-    bool at_eol = (i + 1 == text.size() || text[i + 1] == '\r' || text[i + 1] == '\n');
-    bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol);
-    // "From " at the start of a line is mangled by mbox tools; a leading '.'
-    // by careless SMTP code. Encode both so the bytes survive any path.
-    if (col == 0 && (c == '.' || (c == 'F' && text.substr(i, 5) == "From "))) literal = false;
-    if (literal) {
-      char ch = static_cast<char>(c);
-      emit(std::string_view(&ch, 1));
+    bool literal;
+    if (c >= 33 && c <= 126) {
+      literal = c != '=';
+    } else if (c == ' ' || c == '\t') {
+      literal = p + 1 < end && p[1] != '\r' && p[1] != '\n';  // not trailing whitespace
     } else {
-      char enc[3] = {'=', kHex[c >> 4], kHex[c & 15]};
-      emit(std::string_view(enc, 3));
+      literal = false;
     }
-    ++i;
+    // Soft break when this character would pass column 75 (76 with the '=').
+    if (col + (literal ? 1 : 3) > 75) {
+      *o++ = '=';
+      *o++ = '\r';
+      *o++ = '\n';
+      col = 0;
+    }
+    // "From " at the start of a line is mangled by mbox tools; a leading '.'
+    // by careless SMTP code. Encode both, also after a soft break, so the
+    // bytes survive any path.
+    if (col == 0 && literal &&
+        (c == '.' || (c == 'F' && end - p >= 5 && std::memcmp(p, "From ", 5) == 0))) {
+      literal = false;
+    }
+    if (literal) {
+      *o++ = static_cast<char>(c);
+      ++col;
+    } else {
+      *o++ = '=';
+      *o++ = kHex[c >> 4];
+      *o++ = kHex[c & 15];
+      col += 3;
+    }
+    ++p;
   }
+  out->append(first, static_cast<size_t>(o - first));
+}
+
+std::string EncodeQuotedPrintable(std::string_view text) {
+  std::string out;
+  AppendQuotedPrintable(&out, text);
   return out;
 }
 

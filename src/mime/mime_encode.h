@@ -17,6 +17,8 @@ namespace sealmail {
 // Body text -> quoted-printable with CRLF hard breaks (any of CRLF, CR, LF in
 // the input is a line break) and '=' soft breaks at 76 columns.
 std::string EncodeQuotedPrintable(std::string_view text);
+// The same, appended to *out (no temporary).
+void AppendQuotedPrintable(std::string* out, std::string_view text);
 
 // Bytes -> base64 in lines of 76 characters, each ending in CRLF.
 std::string EncodeBase64Lines(std::string_view data);

@@ -93,22 +93,42 @@ SmtpParse ParseSmtpReply(std::string_view in, SmtpReply* out, size_t* consumed) 
 std::string DotStuff(std::string_view m) {
   std::string out;
   out.reserve(m.size() + m.size() / 64 + 8);
+  // Line by line (memchr for the LF): a line that starts with '.' gets
+  // another; a bare LF becomes CRLF; the rest is copied as it is.
   bool bol = true;
-  for (size_t i = 0; i < m.size(); ++i) {
-    char c = m[i];
-    if (bol && c == '.') out += '.';
-    if (c == '\n' && (i == 0 || m[i - 1] != '\r')) out += '\r';
-    out += c;
-    bol = c == '\n';
+  size_t i = 0;
+  while (i < m.size()) {
+    if (m[i] == '.') out += '.';
+    size_t nl = m.find('\n', i);
+    if (nl == std::string_view::npos) {
+      out.append(m.substr(i));
+      bol = false;
+      break;
+    }
+    if (nl == 0 || m[nl - 1] != '\r') {
+      out.append(m.substr(i, nl - i));
+      out += "\r\n";
+    } else {
+      out.append(m.substr(i, nl + 1 - i));
+    }
+    i = nl + 1;
   }
-  if (!m.empty() && !bol) out += "\r\n";
+  if (!bol) out += "\r\n";
   out += ".\r\n";
   return out;
 }
 
 bool HasEightBit(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c >= 0x80) return true;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  // 64 bytes at a time, OR-ed together (the compiler vectorises the block).
+  for (; i + 64 <= s.size(); i += 64) {
+    unsigned char acc = 0;
+    for (size_t k = 0; k < 64; ++k) acc |= p[i + k];
+    if (acc & 0x80) return true;
+  }
+  for (; i < s.size(); ++i) {
+    if (p[i] & 0x80) return true;
   }
   return false;
 }

@@ -45,6 +45,10 @@ class TemplateRenderer {
   // would break the subject's single line, naming the CSV line and field.
   Status Render(const Recipient& r, RenderedContent* out);
 
+  // True when every template is text and plain variables only, rendered
+  // without kainjow (see template_renderer.cc); for tests.
+  bool IsFlat() const;
+
  private:
   struct Impl;
   explicit TemplateRenderer(std::unique_ptr<Impl> impl);

@@ -56,6 +56,68 @@ TEST(TemplateTest, CopiesRenderIndependently) {
   EXPECT_EQ(b.html, "<b>B&amp;</b>");
 }
 
+// Templates made only of text and variables are rendered without kainjow
+// (template_renderer.cc: the flat form). Appending "{{#email}}{{/email}}"
+// (email is never empty, the section renders nothing) makes the same
+// template go through kainjow: both must give the same bytes, for every
+// kind of tag, whitespace, escaping and hostile value.
+TEST(TemplateTest, FlatFormRendersExactlyAsKainjow) {
+  const std::vector<std::string> shapes = {
+      "",
+      "plain text, no tags\r\nline two\n",
+      "{{first_name}}",
+      "Dear {{ first_name }},\n{{{first_name}}} / {{&first_name}} / {{& tier }}\n",
+      "{{email}}{{first_name}}{{tier}}",
+      "  {{first_name}}  \n\t{{tier}}\r\n",
+      "a {{first_name}} b {{{ tier }}} c {{email}} d}} e",
+      "<p title=\"{{first_name}}\">{{tier}}</p>\n",
+      "} }} {{first_name}}}",
+  };
+  const std::vector<std::string> values = {
+      "", "Tom & <Jerry> \"quoted\" 'single'", "{{tier}}", "\x01" "1\x02", "a\r\nb", "%20/?&=",
+      "\xc3\xa9l\xc3\xa8ve"};
+  for (const auto& shape : shapes) {
+    for (bool html : {false, true}) {
+      std::string slow = shape + "{{#email}}{{/email}}";
+      auto flat = TemplateRenderer::Compile(
+          MakeCampaign("s", html ? "t" : shape, html ? shape : "", "https://x.example/u?e=" + shape),
+          kColumns);
+      auto kainjow = TemplateRenderer::Compile(
+          MakeCampaign("s", html ? "t" : slow, html ? slow : "", "https://x.example/u?e=" + slow),
+          kColumns);
+      ASSERT_TRUE(flat.ok()) << shape << ": " << flat.status().message();
+      ASSERT_TRUE(kainjow.ok()) << slow << ": " << kainjow.status().message();
+      EXPECT_TRUE(flat->IsFlat()) << shape;
+      EXPECT_FALSE(kainjow->IsFlat()) << slow;
+      for (const auto& v : values) {
+        Recipient r = Person(v);
+        r.fields[1].second = v + "!";
+        RenderedContent a, b;
+        ASSERT_TRUE(flat->Render(r, &a).ok());
+        ASSERT_TRUE(kainjow->Render(r, &b).ok());
+        EXPECT_EQ(a.text, b.text) << shape;
+        EXPECT_EQ(a.html, b.html) << shape;
+        EXPECT_EQ(a.unsubscribe_url, b.unsubscribe_url) << shape;
+      }
+    }
+  }
+}
+
+// Fields given in another order than the columns (or missing) still resolve
+// by name.
+TEST(TemplateTest, FlatFormLooksFieldsUpByName) {
+  auto t = TemplateRenderer::Compile(MakeCampaign("s", "{{tier}}-{{first_name}}", ""), kColumns);
+  ASSERT_TRUE(t.ok());
+  Recipient r = Person("Ann");
+  std::swap(r.fields[0], r.fields[1]);
+  RenderedContent got;
+  ASSERT_TRUE(t->Render(r, &got).ok());
+  EXPECT_EQ(got.text, "gold-Ann");
+  r.fields.pop_back();
+  ASSERT_TRUE(t->Render(r, &got).ok());
+  EXPECT_EQ(got.text, "gold-");
+}
+
 TEST(TemplateTest, MissingFieldIsAPreflightErrorWithTemplateAndLine) {
   struct Case {
     std::string subject, text, html, want;
