@@ -657,7 +657,8 @@ int RunCli(int argc, char** argv) {
                      {"guard_seconds", cs.guard_ns / 1e9},
                      {"store_seconds", rep->store_seconds},
                      {"transport_seconds", rep->transport_seconds},
-                     {"sending_seconds", rep->sending_seconds}};
+                     {"sending_seconds", rep->sending_seconds},
+                     {"preflight_seconds", rep->preflight_seconds}};
       j["state"] = CountsJson(rep->counts);
       j["exit"] = rc;
       std::cout << j.dump(2) << "\n";

@@ -1,7 +1,6 @@
 #include "engine/compose_pool.h"
 
 #include <algorithm>
-#include <atomic>
 #include <thread>
 
 #include "base/hash.h"
@@ -16,6 +15,7 @@ ComposePool::ComposePool(const Campaign& campaign, const TemplateRenderer& rende
     composers_.push_back(
         std::make_unique<Composer>(campaign, TemplateRenderer(renderer), guard, clock, signer));
   }
+  for (size_t i = 0; i < composers_.size(); ++i) threads_.emplace_back(&ComposePool::Loop, this, i);
 }
 
 ComposeStats ComposePool::stats() const {
@@ -28,7 +28,30 @@ size_t ComposePool::DefaultThreads() {
   return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
 }
 
-ComposePool::~ComposePool() { Wait(); }
+ComposePool::~ComposePool() {
+  Wait();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    quit_ = true;
+  }
+  start_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ComposePool::Loop(size_t index) {
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_.wait(lock, [&] { return quit_ || (generation_ != seen && index < workers_); });
+      if (quit_) return;
+      seen = generation_;
+    }
+    Work(composers_[index].get());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--busy_ == 0) done_.notify_all();
+  }
+}
 
 void ComposePool::Work(Composer* c) {
   const auto& rs = *recipients_;
@@ -48,14 +71,19 @@ void ComposePool::Start(const std::vector<const Recipient*>* recipients,
   items->clear();
   items->resize(recipients->size());
   next_ = 0;
-  // Small batches are not worth a thread each.
-  size_t n = std::clamp<size_t>((recipients->size() + 7) / 8, 1, composers_.size());
-  for (size_t t = 0; t < n; ++t) threads_.emplace_back(&ComposePool::Work, this, composers_[t].get());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Small batches are not worth waking every thread.
+    workers_ = std::clamp<size_t>((recipients->size() + 7) / 8, 1, composers_.size());
+    busy_ = workers_;
+    ++generation_;
+  }
+  start_.notify_all();
 }
 
 void ComposePool::Wait() {
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  std::unique_lock<std::mutex> lock(mu_);
+  done_.wait(lock, [&] { return busy_ == 0; });
 }
 
 void ComposePool::ComposeAll(const std::vector<const Recipient*>& recipients,

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -51,6 +53,7 @@ class ComposePool {
   static size_t DefaultThreads();
 
  private:
+  void Loop(size_t index);  // thread `index`: one batch per generation
   void Work(Composer* c);
 
   std::vector<std::unique_ptr<Composer>> composers_;
@@ -58,6 +61,14 @@ class ComposePool {
   std::vector<Item>* items_ = nullptr;
   std::atomic<size_t> next_{0};
   bool hash_for_audit_;
+  // The threads live as long as the pool (and with them their scratch
+  // buffers); Start wakes the first workers_ of them.
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  uint64_t generation_ = 0;  // guarded by mu_: one per batch
+  size_t workers_ = 0;       // guarded by mu_: threads working on this batch
+  size_t busy_ = 0;          // guarded by mu_: of those, still working
+  bool quit_ = false;        // guarded by mu_
   std::vector<std::thread> threads_;
 };
 

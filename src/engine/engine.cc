@@ -251,6 +251,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     blocked_keys.push_back(r.key);
     return Status::Ok();
   };
+  const int64_t preflight_start = clock_.MonotonicNanos();
   SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));  // once, for preflight and sending
   // Preflight proves every message passes the guard before the first one
   // leaves; it does not sign (the signature does not depend on the
@@ -260,6 +261,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       Preflight(c, audience, /*sign=*/false, &rep.preflight, progress, on_ok, on_blocked));
   SM_RETURN_IF_ERROR(flush());
   SM_RETURN_IF_ERROR(collect());
+  rep.preflight_seconds = Seconds(clock_, preflight_start);
   if (!rep.preflight.violations.empty()) {
     std::vector<Transition> ts;
     for (const auto& k : blocked_keys) {
