@@ -359,7 +359,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       }
     }
   };
-  // On an early return no compose thread may outlive ptrs and items.
+  // On an early return no compose thread may outlive what it reads (ptrs,
+  // items, and the batch being composed: see `next` below).
   struct PoolJoin {
     ComposePool* p;
     ~PoolJoin() { p->Wait(); }
@@ -463,6 +464,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       stop = true;
     }
     std::unique_ptr<Batch> next;
+    PoolJoin composing{&pool};  // destroyed before `next`, whose recipients it reads
     if (!stop) {
       if (ahead.empty()) SM_RETURN_IF_ERROR(lease());
       if (!ahead.empty()) {

@@ -15,6 +15,7 @@ Result<std::vector<StoredRecipient>> Scheduler::NextBatch() {
 
 void Scheduler::Settle(const StoredRecipient& r, const Outcome& out, Transition* t) {
   const int64_t now = clock_.NowUnix();
+  t->attempted = true;
   t->detail = out.detail;
   t->retry_at = 0;
   t->suppress = false;

@@ -47,7 +47,7 @@ class Scheduler {
   Result<std::vector<StoredRecipient>> NextBatch();
 
   // The transition for recipient r whose message met `out` at the transport.
-  // Fills state, detail, retry_at, suppress and uncertain; leaves id,
+  // Fills state, detail, retry_at, suppress, uncertain and attempted; leaves id,
   // message_id and the audit record to the caller.
   void Settle(const StoredRecipient& r, const Outcome& out, Transition* t);
 

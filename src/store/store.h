@@ -53,6 +53,10 @@ struct Transition {
   // The outcome is unknown (no reply after the final "."): the recipient
   // counts as a possible duplicate from now on.
   bool uncertain = false;
+  // The message was handed to a transport (Scheduler::Settle sets it):
+  // attempts + 1, and the first one sets first_attempt_at. A batch given
+  // back unsent, or a recipient blocked or refused before sending, is not.
+  bool attempted = false;
 };
 
 struct Suppression {
@@ -94,13 +98,15 @@ class Store {
   // Leases up to n recipients that are due (uncertain unless
   // include_uncertain is false, then deferred with retry_at <= now, then
   // pending in id order), in one committed and fsynced transaction. Due
-  // recipients on the suppression list become suppressed instead.
+  // recipients on the suppression list become suppressed instead. A leased
+  // recipient is not leased again until its transition is recorded (or
+  // RecoverLeases runs); Counts reports it as leased.
   virtual Result<std::vector<StoredRecipient>> Lease(size_t n, bool include_uncertain) = 0;
 
   // Unix time of the earliest retry of a deferred recipient; 0 when none.
   virtual Result<int64_t> NextRetryAt() = 0;
 
-  // Records outcomes in one transaction.
+  // Records outcomes in one transaction, releasing their leases.
   virtual Status Record(const std::vector<Transition>& transitions) = 0;
 
   virtual Result<StateCounts> Counts() = 0;

@@ -11,7 +11,7 @@ namespace {
 
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Numbered migrations: index i takes the schema from version i to i+1.
 // Never edit a released step; append a new one.
@@ -67,6 +67,16 @@ const char* const kMigrations[] = {
     // recipient instead, filled in order.
     ("DROP INDEX audit_message;"
      "CREATE INDEX audit_recipient ON audit(recipient);"),
+    // 4 -> 5: a lease is a row here instead of a state change of the
+    // recipient (state 1 is no longer written; a lease held by an older
+    // release is still recovered): leasing no longer rewrites each
+    // recipient's row and moves its entry in recipients_due twice per
+    // message (issue #9). The recipient's row changes once, with the outcome,
+    // in the transaction that deletes its lease.
+    "CREATE TABLE leases("
+    "  id INTEGER PRIMARY KEY,"  // recipients.id
+    "  campaign INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL);",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -205,7 +215,8 @@ class SqliteStore final : public Store {
   std::string campaign_name_;
   // Lease: uncertain, due deferred, pending (each walks the due index).
   Stmt lease_uncertain_, lease_deferred_, lease_pending_;
-  Stmt insert_, lease_update_, suppress_row_, record_, find_, audit_insert_, suppress_failed_;
+  Stmt insert_, lease_insert_, lease_delete_, suppress_row_, record_, find_, audit_insert_,
+      suppress_failed_;
 };
 
 Status SqliteStore::Init() {
@@ -272,29 +283,33 @@ Status SqliteStore::Init() {
       "VALUES(?,?,?,?,?,?,?) ON CONFLICT(campaign, key) DO NOTHING",
       &insert_));
   // Each walks recipients_due(campaign, state, retry_at, id) in order: no
-  // scan of the rows already done, however large the campaign.
+  // scan of the rows already done, however large the campaign. Rows leased
+  // and not yet recorded (a few batches, at the front) are skipped by their
+  // lease.
   constexpr const char* kCols =
       "SELECT r.id, r.key, r.email, r.line, r.fields, r.state, r.attempts, r.first_attempt_at, "
       "s.reason FROM recipients r LEFT JOIN suppressions s ON s.key=r.key ";
+  constexpr const char* kNotLeased = "AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id=r.id) ";
+  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) + "WHERE r.campaign=?1 AND r.state=7 " +
+                              kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
+                             &lease_uncertain_));
   SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
-                              "WHERE r.campaign=?1 AND r.state=7 ORDER BY r.retry_at, r.id "
-                              "LIMIT ?2").c_str(), &lease_uncertain_));
-  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
-                              "WHERE r.campaign=?1 AND r.state=3 AND r.retry_at<=?3 "
-                              "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(), &lease_deferred_));
-  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
-                              "WHERE r.campaign=?1 AND r.state=0 ORDER BY r.retry_at, r.id "
-                              "LIMIT ?2").c_str(), &lease_pending_));
-  SM_RETURN_IF_ERROR(Prepare(
-      "UPDATE recipients SET state=1, attempts=attempts+1, updated_at=?1, "
-      "first_attempt_at=CASE WHEN first_attempt_at=0 THEN ?1 ELSE first_attempt_at END "
-      "WHERE id=?2",
-      &lease_update_));
+                              "WHERE r.campaign=?1 AND r.state=3 AND r.retry_at<=?3 " +
+                              kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
+                             &lease_deferred_));
+  SM_RETURN_IF_ERROR(Prepare((std::string(kCols) + "WHERE r.campaign=?1 AND r.state=0 " +
+                              kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
+                             &lease_pending_));
+  SM_RETURN_IF_ERROR(
+      Prepare("INSERT INTO leases(id, campaign, at) VALUES(?2, ?3, ?1)", &lease_insert_));
+  SM_RETURN_IF_ERROR(Prepare("DELETE FROM leases WHERE id=?", &lease_delete_));
   SM_RETURN_IF_ERROR(Prepare(
       "UPDATE recipients SET state=5, detail=?1, updated_at=?2 WHERE id=?3", &suppress_row_));
   SM_RETURN_IF_ERROR(Prepare(
-      "UPDATE recipients SET state=?, message_id=?, detail=?, retry_at=?, updated_at=?, "
-      "uncertain_times=uncertain_times+? WHERE id=?",
+      "UPDATE recipients SET state=?1, message_id=?2, detail=?3, retry_at=?4, updated_at=?5, "
+      "uncertain_times=uncertain_times+?6, attempts=attempts+?8, "
+      "first_attempt_at=CASE WHEN ?8=1 AND first_attempt_at=0 THEN ?5 ELSE first_attempt_at END "
+      "WHERE id=?7",
       &record_));
   SM_RETURN_IF_ERROR(Prepare(
       "INSERT INTO suppressions(key, email, reason, source, at) "
@@ -376,12 +391,23 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
 
 Result<uint64_t> SqliteStore::RecoverLeases() {
   SM_RETURN_IF_ERROR(RequireCampaign());
-  std::string sql =
-      "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1 WHERE state=1 AND "
-      "campaign=" +
-                    std::to_string(campaign_);
-  SM_RETURN_IF_ERROR(Exec(sql.c_str()));
-  return static_cast<uint64_t>(sqlite3_changes(db_));
+  const std::string c = std::to_string(campaign_);
+  // state=1: a lease taken by a release before schema 5.
+  // The message of a lease may have left: that was an attempt (a state-1
+  // lease counted its attempt when it was taken).
+  const std::string update =
+      "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1, "
+      "attempts=attempts+(state<>1), first_attempt_at=CASE WHEN first_attempt_at=0 THEN "
+      "coalesce((SELECT at FROM leases l WHERE l.id=recipients.id), 0) ELSE first_attempt_at "
+      "END WHERE campaign=" + c +
+      " AND (state=1 OR id IN (SELECT id FROM leases WHERE campaign=" + c + "))";
+  const std::string drop = "DELETE FROM leases WHERE campaign=" + c;
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  if (Status st = Exec(update.c_str()); !st.ok()) return Rollback(st);
+  const auto n = static_cast<uint64_t>(sqlite3_changes(db_));
+  if (Status st = Exec(drop.c_str()); !st.ok()) return Rollback(st);
+  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  return n;
 }
 
 StoredRecipient SqliteStore::RowToRecipient(sqlite3_stmt* s, bool* ok) {
@@ -445,9 +471,10 @@ Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_u
     if (rc != SQLITE_DONE) return Rollback(Err("leasing"));
   }
   for (const auto& r : out) {
-    sqlite3_stmt* u = lease_update_.get();
+    sqlite3_stmt* u = lease_insert_.get();
     sqlite3_bind_int64(u, 1, now);
     sqlite3_bind_int64(u, 2, r.id);
+    sqlite3_bind_int64(u, 3, campaign_);
     if (Status st = StepDone(u, "leasing"); !st.ok()) return Rollback(st);
   }
   for (const auto& [id, reason] : suppressed) {
@@ -466,8 +493,9 @@ Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_u
 
 Result<int64_t> SqliteStore::NextRetryAt() {
   SM_RETURN_IF_ERROR(RequireCampaign());
-  std::string sql = "SELECT coalesce(min(retry_at), 0) FROM recipients WHERE campaign=" +
-                    std::to_string(campaign_) + " AND state=3";
+  std::string sql = "SELECT coalesce(min(retry_at), 0) FROM recipients r WHERE campaign=" +
+                    std::to_string(campaign_) +
+                    " AND state=3 AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id=r.id)";
   return QueryInt(sql.c_str());
 }
 
@@ -487,8 +515,15 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
     sqlite3_bind_int64(s, 5, now);
     sqlite3_bind_int(s, 6, t.uncertain ? 1 : 0);
     sqlite3_bind_int64(s, 7, t.id);
+    sqlite3_bind_int(s, 8, t.attempted ? 1 : 0);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
+    if (rc == SQLITE_DONE) {
+      sqlite3_stmt* d = lease_delete_.get();
+      sqlite3_bind_int64(d, 1, t.id);
+      rc = sqlite3_step(d);
+      sqlite3_reset(d);
+    }
     if (rc == SQLITE_DONE && t.suppress) {
       std::string source = "campaign " + campaign_name_;
       sqlite3_stmt* q = suppress_failed_.get();
@@ -533,6 +568,20 @@ void AddCount(StateCounts* c, int state, uint64_t n) {
   c->Add(static_cast<DeliveryState>(state), n);
 }
 
+// n rows counted in `state` hold a lease (only due states can).
+void MoveToLeased(StateCounts* c, int state, uint64_t n) {
+  uint64_t* from = nullptr;
+  switch (static_cast<DeliveryState>(state)) {
+    case DeliveryState::kPending: from = &c->pending; break;
+    case DeliveryState::kDeferred: from = &c->deferred; break;
+    case DeliveryState::kUncertain: from = &c->uncertain; break;
+    default: return;
+  }
+  n = std::min(n, *from);
+  *from -= n;
+  c->leased += n;
+}
+
 Result<StateCounts> SqliteStore::Counts() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   Stmt st;
@@ -546,6 +595,19 @@ Result<StateCounts> SqliteStore::Counts() {
              static_cast<uint64_t>(sqlite3_column_int64(st.get(), 1)));
   }
   if (rc != SQLITE_DONE) return Err("counting");
+  // A leased row keeps its state until its outcome is recorded: count it as
+  // leased instead.
+  Stmt leased;
+  SM_RETURN_IF_ERROR(Prepare(
+      "SELECT r.state, count(*) FROM leases l JOIN recipients r ON r.id=l.id "
+      "WHERE l.campaign=? GROUP BY r.state",
+      &leased));
+  sqlite3_bind_int64(leased.get(), 1, campaign_);
+  while ((rc = sqlite3_step(leased.get())) == SQLITE_ROW) {
+    MoveToLeased(&c, sqlite3_column_int(leased.get(), 0),
+                 static_cast<uint64_t>(sqlite3_column_int64(leased.get(), 1)));
+  }
+  if (rc != SQLITE_DONE) return Err("counting leases");
   std::string dup = "SELECT count(*) FROM recipients WHERE campaign=" + std::to_string(campaign_) +
                     " AND uncertain_times>0";
   SM_ASSIGN_OR_RETURN(int64_t d, QueryInt(dup.c_str()));
@@ -557,7 +619,9 @@ Result<std::map<std::string, StateCounts>> SqliteStore::CountsByDomain() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   Stmt st;
   SM_RETURN_IF_ERROR(Prepare(
-      "SELECT domain, state, count(*) FROM recipients WHERE campaign=? GROUP BY domain, state",
+      "SELECT r.domain, CASE WHEN l.id IS NULL THEN r.state ELSE 1 END AS st, count(*) "
+      "FROM recipients r LEFT JOIN leases l ON l.id=r.id WHERE r.campaign=? "
+      "GROUP BY r.domain, st",
       &st));
   sqlite3_bind_int64(st.get(), 1, campaign_);
   std::map<std::string, StateCounts> out;

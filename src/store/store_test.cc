@@ -254,7 +254,9 @@ TEST_F(StoreTest, FirstAttemptTimeIsKeptAcrossRetries) {
   const int64_t t0 = clock_.NowUnix();
   auto l = s.Lease(1, true);
   EXPECT_EQ((*l)[0].first_attempt_at, 0);  // never leased before
-  ASSERT_TRUE(s.Record({{(*l)[0].id, DeliveryState::kDeferred, "", "451", t0 + 10}}).ok());
+  Transition deferred{(*l)[0].id, DeliveryState::kDeferred, "", "451", t0 + 10};
+  deferred.attempted = true;
+  ASSERT_TRUE(s.Record({deferred}).ok());
   EXPECT_EQ(*s.NextRetryAt(), t0 + 10);
   clock_.AdvanceSeconds(11);
   l = s.Lease(1, true);
