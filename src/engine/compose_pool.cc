@@ -86,10 +86,4 @@ void ComposePool::Wait() {
   done_.wait(lock, [&] { return busy_ == 0; });
 }
 
-void ComposePool::ComposeAll(const std::vector<const Recipient*>& recipients,
-                             std::vector<Item>* items) {
-  Start(&recipients, items);
-  Wait();
-}
-
 }  // namespace sealmail

@@ -4,7 +4,7 @@
 // engine's send loop and preflight use it so that every core works when
 // DKIM signing dominates.
 //
-// Thread-compatible: one ComposeAll at a time.
+// Thread-compatible: one batch (Start ... Wait) at a time.
 #pragma once
 
 #include <atomic>
@@ -22,7 +22,7 @@ namespace sealmail {
 class ComposePool {
  public:
   struct Item {
-    std::optional<Result<GuardedMessage>> msg;  // set by ComposeAll
+    std::optional<Result<GuardedMessage>> msg;  // set once the batch is composed
     std::vector<GuardViolation> violations;     // when msg is kBlocked
     std::string sha256;  // of the message's bytes, for the audit trail (with hash_for_audit)
   };
@@ -35,11 +35,9 @@ class ComposePool {
 
   ~ComposePool();
 
-  // (*items)[i] receives the composition of *recipients[i]; items is resized.
-  void ComposeAll(const std::vector<const Recipient*>& recipients, std::vector<Item>* items);
-
-  // The same in the background: returns at once; the caller may do other
-  // work (record the previous batch) and must call Wait() before reading
+  // (*items)[i] receives the composition of *recipients[i]; items is
+  // resized. Returns at once: the caller may do other work (record the
+  // previous batch, read the next chunk) and must call Wait() before reading
   // *items or touching recipients/items. One batch at a time.
   void Start(const std::vector<const Recipient*>* recipients, std::vector<Item>* items);
   void Wait();

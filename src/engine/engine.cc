@@ -120,32 +120,47 @@ Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> a
   const std::string csv_name = BaseName(c.audience_csv);
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
+  // Two chunks: the next one is read from the CSV while this one is composed.
   constexpr size_t kChunk = 512;
-  std::vector<Recipient> chunk;
-  std::vector<const Recipient*> ptrs;
-  std::vector<ComposePool::Item> items;
-  for (bool more = true; more;) {
-    chunk.clear();
-    while (chunk.size() < kChunk) {
-      chunk.emplace_back();
-      SM_ASSIGN_OR_RETURN(more, reader->Next(&chunk.back()));
-      if (!more) {
-        chunk.pop_back();
-        break;
-      }
+  struct Chunk {
+    std::vector<Recipient> rows;
+    std::vector<const Recipient*> ptrs;
+    std::vector<ComposePool::Item> items;
+  };
+  Chunk chunks[2];
+  bool more = true;
+  auto read = [&](Chunk* ch) -> Status {
+    ch->rows.clear();
+    while (more && ch->rows.size() < kChunk) {
+      ch->rows.emplace_back();
+      SM_ASSIGN_OR_RETURN(more, reader->Next(&ch->rows.back()));
+      if (!more) ch->rows.pop_back();
     }
-    ptrs.clear();
-    for (const auto& r : chunk) ptrs.push_back(&r);
-    pool.ComposeAll(ptrs, &items);
-    for (size_t k = 0; k < chunk.size(); ++k) {
-      auto& msg = *items[k].msg;
+    ch->ptrs.clear();
+    for (const auto& r : ch->rows) ch->ptrs.push_back(&r);
+    return Status::Ok();
+  };
+  // No compose thread may outlive the chunks on an early return.
+  struct Join {
+    ComposePool* p;
+    ~Join() { p->Wait(); }
+  } join{&pool};
+  SM_RETURN_IF_ERROR(read(&chunks[0]));
+  for (size_t cur = 0; !chunks[cur].rows.empty(); cur ^= 1) {
+    Chunk& ch = chunks[cur];
+    pool.Start(&ch.ptrs, &ch.items);
+    Status read_next = read(&chunks[cur ^ 1]);
+    pool.Wait();
+    SM_RETURN_IF_ERROR(read_next);
+    for (size_t k = 0; k < ch.rows.size(); ++k) {
+      auto& msg = *ch.items[k].msg;
       if (msg.ok()) {
         ++report->rendered;
         report->bytes_total += msg->bytes().size();
-        SM_RETURN_IF_ERROR(on_ok(chunk[k]));
+        SM_RETURN_IF_ERROR(on_ok(ch.rows[k]));
       } else if (msg.status().code() == Status::Code::kBlocked) {
-        for (auto& v : items[k].violations) report->violations.push_back(std::move(v));
-        SM_RETURN_IF_ERROR(on_blocked(chunk[k]));
+        for (auto& v : ch.items[k].violations) report->violations.push_back(std::move(v));
+        SM_RETURN_IF_ERROR(on_blocked(ch.rows[k]));
       } else {
         ++report->render_refused;
         if (report->render_errors.size() < kMaxRenderErrors) {
