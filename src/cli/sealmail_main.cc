@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   // buffers (a quarter of the CPU time composing 100 KB messages). Keep
   // such blocks on the heap and the heap's top in place.
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  // Each arena keeps up to the trim threshold free: few arenas, so that
+  // what a campaign of a million recipients holds stays bounded.
+  mallopt(M_ARENA_MAX, 4);
   return sealmail::RunCli(argc, argv);
 }

@@ -70,4 +70,11 @@ class ComposePool {
   std::vector<std::thread> threads_;
 };
 
+// Waits for the pool's batch when it goes out of scope: declared after what
+// the batch reads, so that no compose thread outlives it on an early return.
+struct ComposeWait {
+  ComposePool* pool;
+  ~ComposeWait() { pool->Wait(); }
+};
+
 }  // namespace sealmail

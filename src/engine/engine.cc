@@ -140,11 +140,7 @@ Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> a
     for (const auto& r : ch->rows) ch->ptrs.push_back(&r);
     return Status::Ok();
   };
-  // No compose thread may outlive the chunks on an early return.
-  struct Join {
-    ComposePool* p;
-    ~Join() { p->Wait(); }
-  } join{&pool};
+  ComposeWait join{&pool};
   SM_RETURN_IF_ERROR(read(&chunks[0]));
   for (size_t cur = 0; !chunks[cur].rows.empty(); cur ^= 1) {
     Chunk& ch = chunks[cur];
@@ -374,12 +370,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       }
     }
   };
-  // On an early return no compose thread may outlive what it reads (ptrs,
-  // items, and the batch being composed: see `next` below).
-  struct PoolJoin {
-    ComposePool* p;
-    ~PoolJoin() { p->Wait(); }
-  } pool_join{&pool};
+  ComposeWait pool_join{&pool};  // ptrs and items; `next` has its own below
   // Gives a composed batch back without sending it (halt or stop): due again.
   auto give_back = [&](Batch* b, const std::string& why) {
     for (size_t k : b->msg_ts) {
@@ -479,7 +470,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       stop = true;
     }
     std::unique_ptr<Batch> next;
-    PoolJoin composing{&pool};  // destroyed before `next`, whose recipients it reads
+    ComposeWait composing{&pool};  // destroyed before `next`, whose recipients it reads
     if (!stop) {
       if (ahead.empty()) SM_RETURN_IF_ERROR(lease());
       if (!ahead.empty()) {
