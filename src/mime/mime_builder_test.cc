@@ -155,8 +155,10 @@ TEST(MimeBuilderTest, BodyCannotOpenANewMimePart) {
 }
 
 TEST(MimeBuilderTest, QuotedPrintableRoundTripsAndProtectsLineStarts) {
+  // The last two lines put a '.' and "From " right after a soft line break.
   std::string text = "From here\n.dot\nta\tb \ntrailing space \n" + std::string(300, '=') +
-                     "\n\xC3\xA9t\xC3\xA9";
+                     "\n\xC3\xA9t\xC3\xA9\n" + std::string(75, 'a') + ".dot\n" +
+                     std::string(75, 'b') + "From x";
   std::string qp = EncodeQuotedPrintable(text);
   ExpectWellFormedLines(qp + "\r\n");
   EXPECT_EQ(qp.find("\r\nFrom "), std::string::npos);

@@ -179,6 +179,7 @@ void AppendQuotedPrintable(std::string* out, std::string_view text) {
     ++p;
   }
   out->append(first, static_cast<size_t>(o - first));
+  if (scratch.size() > (16u << 20)) std::string().swap(scratch);  // a rare huge body: let it go
 }
 
 std::string EncodeQuotedPrintable(std::string_view text) {

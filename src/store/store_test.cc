@@ -103,6 +103,40 @@ TEST_F(StoreTest, LeasesOfADeadProcessBecomeUncertainAndSurviveReopen) {
   EXPECT_EQ((*with)[0].attempts, 1);
 }
 
+// The send loop leases the next batch before the current one is recorded
+// (schema 5: a lease is a row of `leases`, the recipient keeps its state):
+// a leased row is never leased twice, counts as leased (also per domain),
+// and its lease goes with its outcome.
+TEST_F(StoreTest, ALeasedRowIsNotLeasedAgainUntilRecorded) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  s.AddRecipients({R("a@example.com", 2), R("b@example.com", 3), R("c@example.com", 4)});
+  auto first = s.Lease(2, true);
+  auto second = s.Lease(2, true);
+  ASSERT_EQ(first->size(), 2u);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].recipient.email, "c@example.com");
+  EXPECT_TRUE(s.Lease(2, true)->empty());
+  EXPECT_EQ(s.Counts()->leased, 3u);
+  EXPECT_EQ(s.Counts()->pending, 0u);
+  EXPECT_EQ(s.CountsByDomain()->at("example.com").leased, 3u);
+  Transition sent{(*first)[0].id, DeliveryState::kSent, "<a@x>", "250", 0};
+  sent.attempted = true;
+  ASSERT_TRUE(s.Record({sent}).ok());
+  EXPECT_EQ(s.Counts()->leased, 2u);
+  EXPECT_EQ(s.Counts()->sent, 1u);
+  // Still leased rows are not due again; after a crash the two leases left
+  // come back as uncertain, each counted as an attempt.
+  EXPECT_TRUE(s.Lease(10, true)->empty());
+  EXPECT_EQ(*s.RecoverLeases(), 2u);
+  auto again = s.Lease(10, true);
+  ASSERT_EQ(again->size(), 2u);
+  EXPECT_EQ((*again)[0].state, DeliveryState::kUncertain);
+  EXPECT_EQ((*again)[0].attempts, 1);
+  EXPECT_NE((*again)[0].first_attempt_at, 0);
+}
+
 TEST_F(StoreTest, DeferredRowsWaitForRetryAt) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
