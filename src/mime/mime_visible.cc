@@ -20,6 +20,19 @@ bool NonAscii(std::string_view s) {
   return false;
 }
 
+// Reports t, then, for an internationalised domain, the same token with the
+// domain's A-label (so a set keyed on either spelling recognises it).
+template <typename Report>
+void ReportWithALabel(const AddressToken& t, const Report& report) {
+  report(t);
+  if (!NonAscii(t.domain)) return;
+  auto ascii = DomainToAscii(t.domain);
+  if (!ascii.ok()) return;
+  AddressToken alabel = t;
+  alabel.domain = *ascii;
+  report(alabel);
+}
+
 // Whether decoding HTML references or %XX escapes could change what the
 // finder sees. Only references that can spell part of an address count:
 // "&amp;" in every HTML link is not worth a second pass.
@@ -200,13 +213,7 @@ class Walker {
       std::string_view spelling(t.local.data(), t.local.size() + 1 + t.domain.size());
       last_.assign(spelling);
       if (!seen_.Insert(spelling)) continue;
-      fn_(t, where);
-      if (!NonAscii(t.domain)) continue;
-      auto ascii = DomainToAscii(t.domain);
-      if (!ascii.ok()) continue;
-      AddressToken alabel = t;
-      alabel.domain = *ascii;
-      fn_(alabel, where);
+      ReportWithALabel(t, [&](const AddressToken& a) { fn_(a, where); });
     }
   }
 
@@ -248,13 +255,7 @@ void VisitAddressesInText(std::string_view text, const std::string& where,
                           const std::function<void(const AddressToken&, const std::string&)>& fn) {
   auto scan = [&](std::string_view view, const std::string& name) {
     FindAddressTokens(view, [&](const AddressToken& t) {
-      fn(t, name);
-      if (!NonAscii(t.domain)) return;
-      auto ascii = DomainToAscii(t.domain);
-      if (!ascii.ok()) return;
-      AddressToken alabel = t;
-      alabel.domain = *ascii;
-      fn(alabel, name);
+      ReportWithALabel(t, [&](const AddressToken& a) { fn(a, name); });
     });
   };
   scan(text, where);
