@@ -25,6 +25,13 @@ TEST(HashTest, Sha256KnownAnswer) {
   EXPECT_NE(Hash64("a@example.com"), Hash64("b@example.com"));
 }
 
+TEST(HashTest, Sha256OfPartsIsTheDigestOfTheirConcatenation) {
+  auto whole = Sha256("abcdef");
+  EXPECT_EQ(Sha256Of({"ab", "", "cde", "f"}), whole);
+  EXPECT_EQ(Sha256Of({}), Sha256(""));
+  EXPECT_NE(Sha256Of({"ab", "cdf"}), whole);
+}
+
 TEST(Utf8Test, Validates) {
   struct Case {
     std::string in;

@@ -29,17 +29,19 @@ struct CtxFree {
 
 }  // namespace
 
-std::array<uint8_t, 32> Sha256(std::string_view data) {
+std::array<uint8_t, 32> Sha256Of(std::initializer_list<std::string_view> parts) {
   thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   SM_CHECK(ctx != nullptr);
   std::array<uint8_t, 32> out{};
   unsigned int len = 0;
   SM_CHECK(EVP_DigestInit_ex2(ctx.get(), Sha256Md(), nullptr) == 1);
-  SM_CHECK(EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1);
+  for (std::string_view p : parts) SM_CHECK(EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1);
   SM_CHECK(EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1);
   SM_CHECK(len == out.size());
   return out;
 }
+
+std::array<uint8_t, 32> Sha256(std::string_view data) { return Sha256Of({data}); }
 
 std::string HexEncode(const uint8_t* data, size_t n) {
   static const char kHex[] = "0123456789abcdef";

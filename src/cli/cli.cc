@@ -655,6 +655,7 @@ int RunCli(int argc, char** argv) {
                      {"mime_seconds", cs.mime_ns / 1e9},
                      {"dkim_seconds", cs.dkim_ns / 1e9},
                      {"guard_seconds", cs.guard_ns / 1e9},
+                     {"guard_proofs_reused", cs.proofs_reused},
                      {"store_seconds", rep->store_seconds},
                      {"transport_seconds", rep->transport_seconds},
                      {"sending_seconds", rep->sending_seconds},

@@ -53,9 +53,14 @@ Result<GuardedMessage> Composer::Compose(const Recipient& r,
   }
   int64_t t1 = clock_.MonotonicNanos();
   stats_.dkim_ns += t1 - t0;
-  auto checked = guard_.Check(std::move(bytes), campaign_.message.from.address.ToString(),
-                              {r.email}, r.email, std::move(message_id), violations);
+  std::string from = campaign_.message.from.address.ToString();
+  auto checked = reuse_ != nullptr
+                     ? guard_.CheckReusing(*reuse_, std::move(bytes), std::move(from), {r.email},
+                                           r.email, std::move(message_id), violations)
+                     : guard_.Check(std::move(bytes), std::move(from), {r.email}, r.email,
+                                    std::move(message_id), violations, remember_);
   stats_.guard_ns += clock_.MonotonicNanos() - t1;
+  if (checked.ok() && checked->proof_reused()) ++stats_.proofs_reused;
   return checked;
 }
 

@@ -31,12 +31,14 @@ struct ComposeStats {
   int64_t dkim_ns = 0;    // signing
   int64_t guard_ns = 0;   // the leak guard
   uint64_t messages = 0;
+  uint64_t proofs_reused = 0;  // messages the guard passed on an earlier proof (GuardProofs)
   void Add(const ComposeStats& o) {
     render_ns += o.render_ns;
     mime_ns += o.mime_ns;
     dkim_ns += o.dkim_ns;
     guard_ns += o.guard_ns;
     messages += o.messages;
+    proofs_reused += o.proofs_reused;
   }
 };
 
@@ -55,6 +57,14 @@ class Composer {
   // and field). kBlocked: the leak guard refused; *violations says why.
   Result<GuardedMessage> Compose(const Recipient& r, std::vector<GuardViolation>* violations);
 
+  // Proofs of the guard (GuardProofs): remember those of passing messages
+  // (send's preflight), or reuse them (sealed; the send phase). At most one.
+  // Both must outlive the Composer.
+  void set_proofs(GuardProofs* remember, const GuardProofs* reuse) {
+    remember_ = remember;
+    reuse_ = reuse;
+  }
+
   // The campaign's own addresses: what may appear in From/Reply-To/Sender.
   static std::vector<std::string> SenderAddresses(const Campaign& c);
 
@@ -66,6 +76,8 @@ class Composer {
   const Guard& guard_;
   const Clock& clock_;
   const DkimSigner* signer_;  // may be null: unsigned
+  GuardProofs* remember_ = nullptr;
+  const GuardProofs* reuse_ = nullptr;
   RenderedContent content_;  // reused between recipients
   ComposeStats stats_;
 };

@@ -9,11 +9,13 @@ namespace sealmail {
 
 ComposePool::ComposePool(const Campaign& campaign, const TemplateRenderer& renderer,
                          const Guard& guard, const Clock& clock, const DkimSigner* signer,
-                         size_t threads, bool hash_for_audit)
+                         size_t threads, bool hash_for_audit, GuardProofs* remember,
+                         const GuardProofs* reuse)
     : hash_for_audit_(hash_for_audit) {
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
     composers_.push_back(
         std::make_unique<Composer>(campaign, TemplateRenderer(renderer), guard, clock, signer));
+    composers_.back()->set_proofs(remember, reuse);
   }
   for (size_t i = 0; i < composers_.size(); ++i) threads_.emplace_back(&ComposePool::Loop, this, i);
 }

@@ -29,9 +29,11 @@ class ComposePool {
 
   // threads >= 1 composers, each with its own copy of renderer. campaign,
   // guard, clock and signer must outlive the pool. hash_for_audit: fill
-  // Item::sha256 (the send loop; preflight has no use for it).
+  // Item::sha256 (the send loop; preflight has no use for it). remember /
+  // reuse: the guard's proofs (Composer::set_proofs), may be null.
   ComposePool(const Campaign& campaign, const TemplateRenderer& renderer, const Guard& guard,
-              const Clock& clock, const DkimSigner* signer, size_t threads, bool hash_for_audit);
+              const Clock& clock, const DkimSigner* signer, size_t threads, bool hash_for_audit,
+              GuardProofs* remember = nullptr, const GuardProofs* reuse = nullptr);
 
   ~ComposePool();
 

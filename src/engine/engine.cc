@@ -106,17 +106,16 @@ Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::str
 
 std::string Engine::DefaultStatePath(const Campaign& c) { return c.dir + "/.sealmail/state.db"; }
 
-Status Engine::Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience,
+Status Engine::Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember,
                          bool sign, CheckReport* report, const ProgressFn& progress,
                          const std::function<Status(const Recipient&)>& on_ok,
                          const std::function<Status(const Recipient&)>& on_blocked) {
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   report->columns = reader->field_names();
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
-  Guard guard(Composer::SenderAddresses(c), std::move(audience));
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   ComposePool pool(c, renderer, guard, clock_, sign && signer ? &*signer : nullptr,
-                   ComposePool::DefaultThreads(), /*hash_for_audit=*/false);
+                   ComposePool::DefaultThreads(), /*hash_for_audit=*/false, remember);
   const std::string csv_name = BaseName(c.audience_csv);
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
@@ -184,7 +183,9 @@ Result<CheckReport> Engine::Check(const Campaign& c, const ProgressFn& progress)
   SM_ASSIGN_OR_RETURN(report.dkim, CheckCampaignDkim(c));  // key errors: exit 1
   auto none = [](const Recipient&) { return Status::Ok(); };
   SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
-  SM_RETURN_IF_ERROR(Preflight(c, audience, /*sign=*/true, &report, progress, none, none));
+  Guard guard(Composer::SenderAddresses(c), std::move(audience));
+  SM_RETURN_IF_ERROR(
+      Preflight(c, guard, /*remember=*/nullptr, /*sign=*/true, &report, progress, none, none));
   return report;
 }
 
@@ -264,14 +265,19 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   };
   const int64_t preflight_start = clock_.MonotonicNanos();
   SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));  // once, for preflight and sending
-  // Preflight proves every message passes the guard before the first one
-  // leaves; it does not sign (the signature does not depend on the
-  // recipient's data, and every message is signed and guarded again, whole,
-  // right before it is handed over).
-  SM_RETURN_IF_ERROR(
-      Preflight(c, audience, /*sign=*/false, &rep.preflight, progress, on_ok, on_blocked));
+  // One guard for preflight and sending. Preflight proves every message
+  // passes it before the first one leaves; it does not sign (the signature
+  // does not depend on the recipient's data). Each message is composed again
+  // and signed right before it is handed over, and guarded again: by the
+  // proof preflight remembered when the bytes are provably the same, else in
+  // full (GuardProofs).
+  Guard guard(Composer::SenderAddresses(c), audience);
+  GuardProofs proofs;
+  SM_RETURN_IF_ERROR(Preflight(c, guard, &proofs, /*sign=*/false, &rep.preflight, progress, on_ok,
+                               on_blocked));
   SM_RETURN_IF_ERROR(flush());
   SM_RETURN_IF_ERROR(collect());
+  proofs.Seal();
   rep.preflight_seconds = Seconds(clock_, preflight_start);
   if (!rep.preflight.violations.empty()) {
     std::vector<Transition> ts;
@@ -299,10 +305,10 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));
   reader.reset();
-  Guard guard(Composer::SenderAddresses(c), audience);
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   ComposePool pool(c, renderer, guard, clock_, signer ? &*signer : nullptr,
-                   ComposePool::DefaultThreads(), /*hash_for_audit=*/true);
+                   ComposePool::DefaultThreads(), /*hash_for_audit=*/true, /*remember=*/nullptr,
+                   &proofs);
 
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;

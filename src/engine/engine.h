@@ -220,7 +220,9 @@ class Engine {
   // recipient. Stops at the first guard violation when stop_on_violation.
   // sign: DKIM-sign each message before the guard (check does; send's
   // preflight does not, since send signs and guards each message again).
-  Status Preflight(const Campaign& c, std::shared_ptr<const AudienceSet> audience, bool sign,
+  // remember (may be null): the guard's proofs of passing messages, for the
+  // send phase to reuse (GuardProofs).
+  Status Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember, bool sign,
                    CheckReport* report, const ProgressFn& progress,
                    const std::function<Status(const Recipient&)>& on_ok,
                    const std::function<Status(const Recipient&)>& on_blocked);

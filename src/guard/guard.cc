@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include "address/address.h"
 #include "address/address_find.h"
+#include "base/check.h"
+#include "base/hash.h"
 #include "mime/mime_decode.h"
 #include "mime/mime_visible.h"
 
@@ -74,6 +77,133 @@ class Scanner {
   std::vector<std::string> found_;
 };
 
+
+bool StartsFieldCI(std::string_view b, size_t pos, std::string_view name_colon) {
+  if (b.size() - pos < name_colon.size()) return false;
+  for (size_t i = 0; i < name_colon.size(); ++i) {
+    char c = b[pos + i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != name_colon[i]) return false;
+  }
+  return true;
+}
+
+// Bytes that cannot be part of an address in any view the guard scans, nor
+// change where a field ends: printable ASCII without '@', '%' and '&', and
+// CR LF only as a pair. "=?" (an RFC 2047 encoded-word) is refused too.
+bool CannotSpellAnAddress(std::string_view v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c == '\r') {
+      if (i + 1 >= v.size() || v[i + 1] != '\n') return false;
+      ++i;
+      continue;
+    }
+    if (c == '\t') continue;
+    if (c < 0x20 || c > 0x7e || c == '@' || c == '%' || c == '&') return false;
+    if (c == '=' && i + 1 < v.size() && v[i + 1] == '?') return false;
+  }
+  return true;
+}
+
+// Where the parts of a message that may change between two compositions of
+// it lie (GuardProofs): DKIM-Signature fields at the very start, then a Date
+// field whose value is [date_begin, date_end). False when the message is not
+// shaped like that (then it has no proof).
+struct Varying {
+  size_t prefix_end = 0;  // end of the leading DKIM-Signature fields
+  size_t date_begin = 0;  // after "Date:"
+  size_t date_end = 0;    // at the CRLF that ends the Date field
+};
+
+bool FindVarying(std::string_view b, Varying* v) {
+  size_t pos = 0;
+  while (StartsFieldCI(b, pos, "dkim-signature:")) {
+    // The field ends at the first CRLF not followed by folding white space.
+    size_t e = pos;
+    for (;;) {
+      size_t crlf = b.find("\r\n", e);
+      if (crlf == std::string_view::npos) return false;
+      e = crlf + 2;
+      size_t j = e;
+      while (j < b.size() && (b[j] == ' ' || b[j] == '\t')) ++j;
+      if (j == e) break;  // the next field starts here
+      // A continuation line of white space alone may end the header block
+      // for some parsers: not a shape we prove.
+      if (j == b.size() || b[j] == '\r' || b[j] == '\n') return false;
+    }
+    pos = e;
+  }
+  if (!StartsFieldCI(b, pos, "date:")) return false;
+  v->prefix_end = pos;
+  v->date_begin = pos + 5;
+  size_t crlf = b.find("\r\n", v->date_begin);
+  if (crlf == std::string_view::npos) return false;
+  // A folded Date would continue past the CRLF: not a shape we prove.
+  if (crlf + 2 >= b.size() || b[crlf + 2] == ' ' || b[crlf + 2] == '\t') return false;
+  v->date_end = crlf;
+  return true;
+}
+
+// Both compositions' varying parts must be inert for a proof to hold: the
+// first's too, or its verdict could have rested on them (a bare LF in a Date
+// value can start a To field that the second composition no longer has).
+bool VaryingIsInert(std::string_view b, const Varying& v) {
+  return CannotSpellAnAddress(b.substr(0, v.prefix_end)) &&
+         CannotSpellAnAddress(b.substr(v.date_begin, v.date_end - v.date_begin));
+}
+
+std::array<uint8_t, 16> ProofDigest(std::string_view recipient, std::string_view b,
+                                    const Varying& v) {
+  auto full = Sha256Of({recipient, std::string_view("\0", 1),
+                        b.substr(v.prefix_end, v.date_begin - v.prefix_end), b.substr(v.date_end)});
+  std::array<uint8_t, 16> out;
+  std::memcpy(out.data(), full.data(), out.size());
+  return out;
+}
+
+}  // namespace
+
+void GuardProofs::Seal() {
+  std::lock_guard<std::mutex> lock(mu_);
+  SM_CHECK(!sealed_);
+  std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+    return a.key != b.key ? a.key < b.key : a.digest < b.digest;
+  });
+  entries_.shrink_to_fit();
+  sealed_ = true;
+}
+
+size_t GuardProofs::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+void GuardProofs::Add(const Guard* owner, const Entry& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SM_CHECK(!sealed_);  // remembering after Seal would be a bug in the caller
+  if (owner_ == nullptr) owner_ = owner;
+  SM_CHECK(owner_ == owner);  // one Guard's proofs only
+  entries_.push_back(e);
+}
+
+bool GuardProofs::Find(const Guard* owner, uint64_t key, const std::array<uint8_t, 16>& digest,
+                       bool* found_self) const {
+  // Read without the lock: after Seal nothing changes.
+  if (!sealed_ || owner_ != owner) return false;
+  key &= ~uint64_t{1};
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+                             [](const Entry& e, uint64_t k) { return e.key < k; });
+  for (; it != entries_.end() && (it->key | 1) == (key | 1); ++it) {
+    if (it->digest == digest) {
+      *found_self = (it->key & 1) != 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
 }  // namespace
 
 std::string GuardViolation::ToString() const {
@@ -100,7 +230,8 @@ Guard::Guard(std::vector<std::string> sender_addresses, std::shared_ptr<const Au
 Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from,
                                     const std::vector<std::string>& envelope_recipients,
                                     std::string_view recipient, std::string message_id,
-                                    std::vector<GuardViolation>* violations) const {
+                                    std::vector<GuardViolation>* violations,
+                                    GuardProofs* remember) const {
   std::vector<GuardViolation> found;
   auto add = [&](std::string where, std::string what) {
     found.push_back({std::string(recipient), std::move(where), std::move(what)});
@@ -168,7 +299,44 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),
                    std::move(message_id));
   m.found_ = scan.TakeFound();
+  Varying v;
+  if (remember != nullptr && FindVarying(m.bytes_, &v) && VaryingIsInert(m.bytes_, v)) {
+    // On success found_ holds at most the recipient (anyone else is a violation).
+    GuardProofs::Entry e{(Hash64(recipient) & ~uint64_t{1}) | (m.found_.empty() ? 0 : 1),
+                         ProofDigest(recipient, m.bytes_, v)};
+    remember->Add(this, e);
+  }
   return m;
+}
+
+bool Guard::EnvelopeIsRecipient(const std::vector<std::string>& envelope_recipients,
+                                std::string_view recipient) const {
+  // The common case, cheaply: the very same string (Check compares keys).
+  return envelope_recipients.size() == 1 && envelope_recipients[0] == recipient;
+}
+
+Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::string bytes,
+                                           std::string envelope_from,
+                                           const std::vector<std::string>& envelope_recipients,
+                                           std::string_view recipient, std::string message_id,
+                                           std::vector<GuardViolation>* violations) const {
+  Varying v;
+  bool found_self = false;
+  if (EnvelopeIsRecipient(envelope_recipients, recipient) && FindVarying(bytes, &v) &&
+      VaryingIsInert(bytes, v) &&
+      proofs.Find(this, Hash64(recipient), ProofDigest(recipient, bytes, v), &found_self)) {
+    GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),
+                     std::move(message_id));
+    if (found_self) {
+      // The spelling Check records for the recipient (Scanner: self[0]).
+      auto want = ParseAddress(recipient);
+      m.found_.push_back(want.ok() ? AudienceSet::Spellings(*want)[0] : Lower(recipient));
+    }
+    m.proof_reused_ = true;
+    return m;
+  }
+  return Check(std::move(bytes), std::move(envelope_from), envelope_recipients, recipient,
+               std::move(message_id), violations);
 }
 
 }  // namespace sealmail

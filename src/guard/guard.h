@@ -20,9 +20,20 @@
 // (AudienceSet lookups).
 //
 // Guard is immutable after construction and safe to share between threads.
+//
+// Proofs (GuardProofs): `send` composes every message twice, once in
+// preflight (which must prove all of them before the first leaves) and once,
+// signed, right before it is handed over. Check can remember what it proved
+// in preflight, and CheckReusing then accepts the second composition without
+// scanning it again when its bytes are provably the ones already checked (see
+// GuardProofs for exactly what is compared). Anything else gets the full
+// Check.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -49,6 +60,9 @@ class GuardedMessage {
   // Audience members whose address the message contains (lower-cased
   // spellings): normally only the recipient. Recorded in the audit trail.
   const std::vector<std::string>& found() const { return found_; }
+  // True when CheckReusing accepted the message on an earlier proof of the
+  // same bytes instead of scanning them again (for stats).
+  bool proof_reused() const { return proof_reused_; }
 
   GuardedMessage(GuardedMessage&&) = default;
   GuardedMessage& operator=(GuardedMessage&&) = default;
@@ -68,6 +82,60 @@ class GuardedMessage {
   std::string recipient_;
   std::string message_id_;
   std::vector<std::string> found_;
+  bool proof_reused_ = false;
+};
+
+class Guard;
+
+// GuardProofs: what one Guard proved in this process, so that a message
+// composed again later in the same run is not scanned a second time.
+//
+// A proof is the SHA-256 (first 128 bits) of the recipient and of every byte
+// of the passing message except the two parts that change from one
+// composition of it to the next: the value of its first field, which must be
+// Date, and the DKIM-Signature fields in front of it (preflight does not
+// sign). Those parts must be inert in both compositions: printable ASCII
+// without '@', '%', '&' or "=?", no bare CR or LF, no continuation line of
+// white space alone. Nothing in them can then spell an address in any view
+// the guard scans (raw, RFC 2047, HTML entities, %XX) nor start or end a
+// field, so neither verdict rested on them (no header rule concerns Date or
+// DKIM-Signature), and a message that hashes to a proof's value for the same
+// recipient would get exactly the full Check's verdict. (The fuzzer found
+// why the first composition's parts must be inert too: a bare LF in its Date
+// value began a To field.) Whether the recipient's own address
+// was found is kept with the proof, for the audit trail.
+//
+// Memory only, never on disk: a proof made against another audience, another
+// configuration or by another binary can never vouch for a message. Proofs
+// vouch only through the Guard that made them. 24 bytes per message.
+//
+// Thread-safety: Guard::Check adds proofs from any thread until Seal(); after
+// Seal() CheckReusing reads them from any thread and nothing is added.
+class GuardProofs {
+ public:
+  GuardProofs() = default;
+  GuardProofs(const GuardProofs&) = delete;
+  GuardProofs& operator=(const GuardProofs&) = delete;
+
+  // Ends the remembering phase (sorts the proofs for lookup). Once.
+  void Seal();
+  size_t size() const;
+
+ private:
+  friend class Guard;
+  struct Entry {
+    uint64_t key;  // Hash64(recipient) with the low bit: the recipient's address was found
+    std::array<uint8_t, 16> digest;
+  };
+  void Add(const Guard* owner, const Entry& e);
+  // The proof of (key, digest) made by owner, if any: *found_self from it.
+  bool Find(const Guard* owner, uint64_t key, const std::array<uint8_t, 16>& digest,
+            bool* found_self) const;
+
+  mutable std::mutex mu_;         // guards the fields below until sealed_
+  const Guard* owner_ = nullptr;  // the Guard whose proofs these are
+  std::vector<Entry> entries_;
+  bool sealed_ = false;
 };
 
 class Guard {
@@ -79,13 +147,28 @@ class Guard {
   Guard(std::vector<std::string> sender_addresses, std::shared_ptr<const AudienceSet> audience);
 
   // Checks the message; on success moves the bytes into a GuardedMessage.
-  // On failure returns kBlocked and fills *violations (if given).
+  // On failure returns kBlocked and fills *violations (if given). With
+  // remember (not sealed), a passing message's proof is added to it.
   Result<GuardedMessage> Check(std::string bytes, std::string envelope_from,
                                const std::vector<std::string>& envelope_recipients,
                                std::string_view recipient, std::string message_id,
-                               std::vector<GuardViolation>* violations) const;
+                               std::vector<GuardViolation>* violations,
+                               GuardProofs* remember = nullptr) const;
+
+  // Check, except that a message covered by one of proofs (sealed, made by
+  // this Guard) is accepted without scanning its bytes again; the envelope
+  // is always checked. Same results as Check.
+  Result<GuardedMessage> CheckReusing(const GuardProofs& proofs, std::string bytes,
+                                      std::string envelope_from,
+                                      const std::vector<std::string>& envelope_recipients,
+                                      std::string_view recipient, std::string message_id,
+                                      std::vector<GuardViolation>* violations) const;
 
  private:
+  // Whether the envelope names exactly this recipient.
+  bool EnvelopeIsRecipient(const std::vector<std::string>& envelope_recipients,
+                           std::string_view recipient) const;
+
   std::set<std::string> sender_keys_;
   std::shared_ptr<const AudienceSet> audience_;
 };

@@ -52,11 +52,24 @@ def test(a):
         rng = random.Random(int(os.environ.get("SEALMAIL_CRASH_SEED", "20261125")))
         kills = 0
         runs = 0
-        for _ in range(KILLS):
+        for k in range(KILLS):
             runs += 1
+            # The moment of each kill follows the work, not the clock (a
+            # faster sender would finish before a fixed sleep ran out): the
+            # first run dies at a random early moment (preflight or the first
+            # batches), the others once the sink has taken a random number of
+            # further messages, at most a third of what is left.
+            have = len(os.listdir(dump))
+            target = have + rng.randint(200, max(201, (N - have) // 3))
             p = subprocess.Popen([a.sealmail, "send", camp, "--quiet"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 2.5))
+            if k == 0:
+                time.sleep(rng.uniform(0.05, 0.4))
+            else:
+                deadline = time.monotonic() + 60
+                while (p.poll() is None and len(os.listdir(dump)) < target and
+                       time.monotonic() < deadline):
+                    time.sleep(0.01)
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
                 kills += 1

@@ -181,7 +181,12 @@ def test(a):
         for name, keys, alg, canon, body in setups:
             camp = make_campaign(a, tmp, name, keys, alg, canon, body)
             harness.run(s, "check", camp, want=0)
-            harness.run(s, "send", camp, "--quiet", want=0)
+            sent = json.loads(harness.run(s, "send", camp, "--quiet", "--json", want=0).stdout)
+            # Each signed message was accepted on preflight's proof of its
+            # unsigned bytes: the signature field is outside what the proof
+            # covers and must be shaped as GuardProofs allows.
+            check(sent["stages"]["guard_proofs_reused"] == sent["sent"] == 40,
+                  f"{name}: proofs reused {sent['stages']}")
             out = os.path.join(camp, "out")
             files = sorted(os.listdir(out))
             check(len(files) == 40, f"{name}: {len(files)} messages")

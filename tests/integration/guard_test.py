@@ -92,8 +92,11 @@ def test(a):
                      "partner news@partner.example\n",
                      html='<a href="mailto:support@example.com">{{email}}</a>')
         harness.run(s, "check", d, want=0)
-        harness.run(s, "send", d, "--quiet", want=0)
+        sent = json.loads(harness.run(s, "send", d, "--quiet", "--json", want=0).stdout)
         check(len(os.listdir(os.path.join(d, "out"))) == 4, "legitimate campaign not sent")
+        # Preflight proved each message; the send phase composed it again and
+        # reused that proof (the bytes hash the same but for the Date value).
+        check(sent["stages"]["guard_proofs_reused"] == 4, f"proofs reused: {sent['stages']}")
         # scope over the audit trail: nobody saw anyone else's address...
         sc = json.loads(harness.run(s, "scope", d, "--json", want=0).stdout)
         check(sc["messages"] == 4 and sc["recipients"] == 4 and sc["exposed_addresses"] == 0,
