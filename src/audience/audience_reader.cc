@@ -358,7 +358,7 @@ struct AudienceReader::Impl {
   Status ReadHeader();
   // Validates the scanner's current record; fills *out and returns true when
   // it is accepted, records an AudienceError and returns false when refused.
-  Result<bool> TakeRow(Recipient* out);
+  Result<bool> TakeRow(Recipient* out, Address* address);
   Result<bool> KeyAtLine(uint64_t line, const std::string& key);
   void Refuse(AudienceError e);
 
@@ -501,7 +501,7 @@ Result<bool> AudienceReader::Impl::KeyAtLine(uint64_t line, const std::string& k
   }
 }
 
-Result<bool> AudienceReader::Impl::TakeRow(Recipient* out) {
+Result<bool> AudienceReader::Impl::TakeRow(Recipient* out, Address* address) {
   const uint64_t line = scanner.record_line();
   std::vector<std::string>& cells = scanner.fields();
   const size_t n = scanner.field_count();
@@ -563,6 +563,7 @@ Result<bool> AudienceReader::Impl::TakeRow(Recipient* out) {
 
   out->email = addr->ToString();
   out->key = std::move(key);
+  if (address != nullptr) *address = std::move(*addr);
   out->line = line;
   out->fields.resize(field_names.size());
   size_t j = 0;
@@ -601,7 +602,7 @@ AudienceReader::~AudienceReader() = default;
 
 const std::vector<std::string>& AudienceReader::field_names() const { return impl_->field_names; }
 
-Result<bool> AudienceReader::Next(Recipient* out) {
+Result<bool> AudienceReader::Next(Recipient* out, Address* address) {
   Impl& m = *impl_;
   if (!m.fatal.ok()) return m.fatal;
   while (!m.done) {
@@ -617,7 +618,7 @@ Result<bool> AudienceReader::Next(Recipient* out) {
     if (m.records++ % kCheckpointEvery == 0) {
       m.checkpoints.emplace_back(m.scanner.record_line(), m.scanner.record_offset());
     }
-    Result<bool> taken = m.TakeRow(out);
+    Result<bool> taken = m.TakeRow(out, address);
     if (!taken.ok()) {
       m.fatal = taken.status();
       return m.fatal;

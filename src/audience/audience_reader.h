@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "address/address.h"
 #include "base/status.h"
 #include "model/recipient.h"
 
@@ -73,7 +74,9 @@ class AudienceReader {
 
   // Fills *out with the next accepted recipient and returns true; returns
   // false at the end of the file. Refused rows are recorded and skipped.
-  Result<bool> Next(Recipient* out);
+  // With `address`, also the parsed address the row was accepted with (so a
+  // caller that needs it does not parse it a second time).
+  Result<bool> Next(Recipient* out, Address* address = nullptr);
 
   // Called for every refused row as it is found (in addition to errors()).
   void set_error_sink(std::function<void(const AudienceError&)> sink);

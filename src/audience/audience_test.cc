@@ -362,6 +362,28 @@ TEST_F(AudienceTest, FatalErrorIsSticky) {
   EXPECT_EQ(again.status().message(), first.status().message());
 }
 
+// The address Next hands out is the one the row was accepted with, and the
+// same as parsing the recipient's email again (what LoadAudienceSet did).
+TEST_F(AudienceTest, NextGivesTheParsedAddress) {
+  auto reader = AudienceReader::Open(
+      Write("a.csv", "email\nJo.Doe@Example.COM\nkunde@B\xc3\x9c" "CHER.example\n"
+                     "\"\"\"quoted local\"\"@example.org\"\nzo\xc3\xab@ex\xc3\xa4mple.org\n"));
+  ASSERT_TRUE(reader.ok());
+  Recipient r;
+  Address a;
+  int n = 0;
+  while (*(*reader)->Next(&r, &a)) {
+    ++n;
+    auto again = ParseAddress(r.email);
+    ASSERT_TRUE(again.ok()) << r.email;
+    EXPECT_EQ(a.local, again->local) << r.email;
+    EXPECT_EQ(a.domain, again->domain) << r.email;
+    EXPECT_EQ(a.domain_unicode, again->domain_unicode) << r.email;
+    EXPECT_EQ(a.Key(), r.key) << r.email;
+  }
+  EXPECT_EQ(n, 4);
+}
+
 TEST_F(AudienceTest, EndIsSticky) {
   auto reader = AudienceReader::Open(Write("a.csv", "email\na@example.com\n"));
   ASSERT_TRUE(reader.ok());

@@ -95,11 +95,11 @@ Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::str
     });
   });
   Recipient r;
+  Address a;
   for (;;) {
-    SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r));
+    SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r, &a));
     if (!more) break;
-    auto a = ParseAddress(r.email);
-    if (a.ok()) set->Add(*a);
+    set->Add(a);
   }
   return std::shared_ptr<const AudienceSet>(std::move(set));
 }
@@ -430,10 +430,15 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     rep.transport_seconds += static_cast<double>(b->transport_ns) / 1e9;
   };
   // Commits a batch's transitions and audit rows (one transaction).
-  auto record = [&](Batch* b) -> Status {
+  // The commit alone (any thread; see store_step below).
+  auto commit = [&](Batch* b) -> Status {
     int64_t t0 = clock_.MonotonicNanos();
     SM_RETURN_IF_ERROR(store->Record(b->ts));
     rep.store_seconds += Seconds(clock_, t0);
+    return Status::Ok();
+  };
+  auto record = [&](Batch* b) -> Status {
+    SM_RETURN_IF_ERROR(commit(b));
     report_progress(stop);
     return Status::Ok();
   };
@@ -463,6 +468,14 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     ahead.clear();
     return store->Record(ts);
   };
+  // The store's share of one step of the loop, on a thread of its own; on
+  // an early return it must not outlive what it reads.
+  struct StoreStep {
+    std::future<Status> work;
+    ~StoreStep() {
+      if (work.valid()) work.wait();
+    }
+  };
   // On an early return the transport thread must not outlive what it reads.
   struct Join {
     std::unique_ptr<Batch>* f;
@@ -482,21 +495,32 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       if (!ahead.empty()) {
         next = begin(std::move(ahead));
         ahead.clear();
-        // The batch after it is leased while this one is composed.
-        SM_RETURN_IF_ERROR(lease());
       }
     }
     // While the next batch is composed and the current one is at the
-    // transport, the previous one is committed.
-    if (done) {
-      SM_RETURN_IF_ERROR(record(done.get()));
-      done.reset();
-    }
+    // transport, the store's work of this step runs on a thread of its own:
+    // the batch after `next` is leased (so composing it never waits for the
+    // lease's fsync) and the previous batch is committed. This thread
+    // meanwhile absorbs the composed batch and settles the one at the
+    // transport (the engine's thread was the send loop's bottleneck). Only
+    // that thread touches the store until it is joined; Scheduler::NextBatch
+    // (the store) and Scheduler::Settle (its clock and jitter) share nothing.
+    std::unique_ptr<Batch> committing = std::move(done);
+    StoreStep step;
+    step.work = std::async(std::launch::async, [&, lease_ahead = next != nullptr,
+                                                b = committing.get()]() -> Status {
+      if (lease_ahead) SM_RETURN_IF_ERROR(lease());
+      if (b != nullptr) SM_RETURN_IF_ERROR(commit(b));
+      return Status::Ok();
+    });
     if (next) absorb(next.get());
     if (flight) {
       settle(flight.get());
       done = std::move(flight);
     }
+    SM_RETURN_IF_ERROR(step.work.get());
+    if (committing) report_progress(stop);
+    committing.reset();
     if (next) {
       if (rep.halted) {
         // Nothing leaves after a violation, not even earlier messages of this batch.

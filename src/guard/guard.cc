@@ -34,6 +34,28 @@ Result<std::string> OneMailboxKey(std::string_view value) {
   return mb->address.Key();
 }
 
+// OneMailboxKey for the sender's own headers (From, Reply-To, ...): the same
+// bytes in every message of a campaign, and ParseMailbox is pure, so each
+// thread remembers its last few answers (successes only; a failure is
+// reported with its message, parsed afresh).
+Result<std::string> SenderMailboxKey(std::string_view value) {
+  struct Memo {
+    std::string value, key;
+  };
+  thread_local Memo memo[4];
+  thread_local size_t next = 0;
+  for (const Memo& m : memo) {
+    if (!m.key.empty() && m.value == value) return m.key;
+  }
+  auto key = OneMailboxKey(value);
+  if (key.ok() && !key->empty()) {
+    Memo& m = memo[next++ % 4];
+    m.value.assign(value);
+    m.key = *key;
+  }
+  return key;
+}
+
 // Looks up the tokens of every view of a message (VisitVisibleAddresses) in
 // the audience.
 class Scanner {
@@ -258,7 +280,10 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
     std::string name = Lower(h.name);
     if (name == "to") {
       ++to_count;
-      auto key = OneMailboxKey(h.value);
+      // A To of the bare recipient address parses as the recipient did
+      // (ParseMailbox of a bare address is ParseAddress's parse).
+      auto key = want.ok() && h.value == recipient ? Result<std::string>(want_key)
+                                                   : OneMailboxKey(h.value);
       if (!key.ok()) {
         add("header To", "not exactly one address: " + key.status().message());
       } else if (*key != want_key) {
@@ -269,7 +294,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
     } else if (name == "from" || name == "sender" || name == "reply-to" || name == "return-path") {
       std::string v = h.value;
       if (name == "return-path" && v == "<>") continue;
-      auto key = OneMailboxKey(v);
+      auto key = SenderMailboxKey(v);
       if (!key.ok()) {
         add("header " + h.name, "not exactly one address: " + key.status().message());
       } else if (!sender_keys_.count(*key)) {

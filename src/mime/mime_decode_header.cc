@@ -167,6 +167,15 @@ std::string JoinSections(std::vector<Section> sections) {
 std::vector<std::pair<std::string, std::string>> AssembleParams(std::vector<RawParam> raw) {
   // Order of first appearance; RFC 2231 sections gathered under their base name.
   std::vector<std::pair<std::string, std::string>> out;
+  // Without a '*' in any name (almost every message) there is nothing to
+  // gather: the same result without the map (the guard parses ~6 of these
+  // per message).
+  if (std::none_of(raw.begin(), raw.end(),
+                   [](const RawParam& p) { return p.name.find('*') != std::string::npos; })) {
+    out.reserve(raw.size());
+    for (RawParam& p : raw) out.emplace_back(std::move(p.name), std::move(p.value));
+    return out;
+  }
   std::map<std::string, size_t> rfc2231_slot;  // base name -> index in out
   std::vector<std::vector<Section>> sections;  // parallel to out; empty for plain
   for (RawParam& p : raw) {
