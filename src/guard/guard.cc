@@ -138,6 +138,16 @@ struct Varying {
   size_t date_end = 0;    // at the CRLF that ends the Date field
 };
 
+bool FindVarying(std::string_view b, Varying* v);
+
+// The message has the shape of a proof (FindVarying) and is small enough
+// for one to pay (GuardProofs::kMaxMessageBytes; the first test only spares
+// large messages the parse: DKIM-Signature fields are far below 4 KiB).
+bool Provable(std::string_view b, Varying* v) {
+  return b.size() <= GuardProofs::kMaxMessageBytes + 4096 && FindVarying(b, v) &&
+         b.size() - v->prefix_end <= GuardProofs::kMaxMessageBytes;
+}
+
 bool FindVarying(std::string_view b, Varying* v) {
   size_t pos = 0;
   while (StartsFieldCI(b, pos, "dkim-signature:")) {
@@ -325,7 +335,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
                    std::move(message_id));
   m.found_ = scan.TakeFound();
   Varying v;
-  if (remember != nullptr && FindVarying(m.bytes_, &v) && VaryingIsInert(m.bytes_, v)) {
+  if (remember != nullptr && Provable(m.bytes_, &v) && VaryingIsInert(m.bytes_, v)) {
     // On success found_ holds at most the recipient (anyone else is a violation).
     GuardProofs::Entry e{(Hash64(recipient) & ~uint64_t{1}) | (m.found_.empty() ? 0 : 1),
                          ProofDigest(recipient, m.bytes_, v)};
@@ -347,7 +357,7 @@ Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::strin
                                            std::vector<GuardViolation>* violations) const {
   Varying v;
   bool found_self = false;
-  if (EnvelopeIsRecipient(envelope_recipients, recipient) && FindVarying(bytes, &v) &&
+  if (EnvelopeIsRecipient(envelope_recipients, recipient) && Provable(bytes, &v) &&
       VaryingIsInert(bytes, v) &&
       proofs.Find(this, Hash64(recipient), ProofDigest(recipient, bytes, v), &found_self)) {
     GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),

@@ -178,6 +178,23 @@ TEST(GuardProofTest, AProofVouchesOnlyForItsRecipientItsGuardAndOnceSealed) {
   }
 }
 
+TEST(GuardProofTest, LargeMessagesAreCheckedInFullBothTimes) {
+  Fixture f;
+  const std::string big = Rest("jo@example.net", std::string(GuardProofs::kMaxMessageBytes, 'x'));
+  f.Prove(kDate1 + big);
+  EXPECT_EQ(f.proofs.size(), 0u);  // above the limit: no proof made
+  const std::string small = Rest("jo@example.net", std::string(2000, 'x'));
+  f.Prove(kDate1 + small);
+  EXPECT_EQ(f.proofs.size(), 1u);
+  f.proofs.Seal();
+  auto got = f.Again(kDkim + std::string(kDate2) + big);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->proof_reused());
+  got = f.Again(kDkim + std::string(kDate2) + small);  // the signature does not count
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->proof_reused());
+}
+
 TEST(GuardProofTest, RecordsTheRecipientsCanonicalSpellingLikeTheFullCheck) {
   Fixture f;
   const std::string rcpt = "Kunde@bücher.example";
