@@ -13,6 +13,11 @@ Result<std::vector<StoredRecipient>> Scheduler::NextBatch() {
   return store_->Lease(policy_.batch, policy_.resend_uncertain);
 }
 
+Result<std::vector<StoredRecipient>> Scheduler::NextBatchRecording(
+    const std::vector<Transition>& ts) {
+  return store_->LeaseAndRecord(policy_.batch, policy_.resend_uncertain, ts);
+}
+
 void Scheduler::Settle(const StoredRecipient& r, const Outcome& out, Transition* t) {
   const int64_t now = clock_.NowUnix();
   t->attempted = true;

@@ -9,7 +9,9 @@
 // Rate and per-destination concurrency are the transport's (ratelimit/):
 // they act where connections are.
 //
-// Thread-compatible: one Scheduler per send run.
+// Thread-compatible: one Scheduler per send run. NextBatch and NextDue use
+// only the store, Settle only the clock and the jitter's generator, so one
+// thread may lease while another settles (the send loop does).
 #pragma once
 
 #include <atomic>
@@ -45,6 +47,9 @@ class Scheduler {
   // The next batch of due recipients, leased durably. Empty: nothing is due
   // now (NextDue says when something will be).
   Result<std::vector<StoredRecipient>> NextBatch();
+  // NextBatch, and the transitions of an earlier batch recorded in the same
+  // transaction (Store::LeaseAndRecord).
+  Result<std::vector<StoredRecipient>> NextBatchRecording(const std::vector<Transition>& ts);
 
   // The transition for recipient r whose message met `out` at the transport.
   // Fills state, detail, retry_at, suppress, uncertain and attempted; leaves id,

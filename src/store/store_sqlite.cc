@@ -143,6 +143,8 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredRecipient>> Lease(size_t n, bool include_uncertain) override;
   Result<int64_t> NextRetryAt() override;
   Status Record(const std::vector<Transition>& transitions) override;
+  Result<std::vector<StoredRecipient>> LeaseAndRecord(
+      size_t n, bool include_uncertain, const std::vector<Transition>& transitions) override;
   Result<StateCounts> Counts() override;
   Result<std::map<std::string, StateCounts>> CountsByDomain() override;
   Result<std::optional<StoredRecipient>> Find(const std::string& key) override;
@@ -197,6 +199,9 @@ class SqliteStore final : public Store {
   }
   StoredRecipient RowToRecipient(sqlite3_stmt* s, bool* ok);
   // Runs a statement that returns no rows; the caller has bound it.
+  // Record's statements inside an open transaction (the caller commits or
+  // rolls back).
+  Status RecordInTransaction(const std::vector<Transition>& ts);
   Status StepDone(sqlite3_stmt* s, std::string_view what) {
     int rc = sqlite3_step(s);
     Status st = rc == SQLITE_DONE ? Status::Ok() : Err(what);
@@ -430,15 +435,20 @@ StoredRecipient SqliteStore::RowToRecipient(sqlite3_stmt* s, bool* ok) {
 }
 
 Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_uncertain) {
+  return LeaseAndRecord(n, include_uncertain, {});
+}
+
+Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
+    size_t n, bool include_uncertain, const std::vector<Transition>& transitions) {
   SM_RETURN_IF_ERROR(RequireCampaign());
   std::vector<StoredRecipient> out;
   std::vector<std::pair<int64_t, std::string>> suppressed;  // id, reason
   int64_t now = clock_->NowUnix();
   // The lease must survive a power cut, not only a killed process: a lease
   // lost after its message left would hide a duplicate. So this commit is
-  // fsynced (one fsync per batch); outcomes are recorded with NORMAL (a lost
-  // outcome only turns back into a lease, then uncertain, and is counted).
-  // The level cannot change inside a transaction.
+  // fsynced (one fsync per batch); outcomes alone are recorded with NORMAL
+  // (a lost outcome only turns back into a lease, then uncertain, and is
+  // counted). The level cannot change inside a transaction.
   SM_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
   struct Restore {
     SqliteStore* s;
@@ -485,6 +495,9 @@ Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_u
     sqlite3_bind_int64(u, 3, id);
     if (Status st = StepDone(u, "suppressing"); !st.ok()) return Rollback(st);
   }
+  // The outcomes after the lease (the rows they release were not leased
+  // again above: they still hold their leases).
+  if (Status st = RecordInTransaction(transitions); !st.ok()) return Rollback(st);
   if (Status committed = Exec("COMMIT"); !committed.ok()) return Rollback(committed);
   // A batch made only of suppressed rows must not look like "nothing due".
   if (out.empty() && !suppressed.empty()) return Lease(n, include_uncertain);
@@ -503,6 +516,11 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
   SM_RETURN_IF_ERROR(RequireCampaign());
   if (ts.empty()) return Status::Ok();
   SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  if (Status st = RecordInTransaction(ts); !st.ok()) return Rollback(st);
+  return Exec("COMMIT");
+}
+
+Status SqliteStore::RecordInTransaction(const std::vector<Transition>& ts) {
   int64_t now = clock_->NowUnix();
   for (const Transition& t : ts) {
     sqlite3_stmt* s = record_.get();
@@ -554,13 +572,9 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
       rc = sqlite3_step(q);
       sqlite3_reset(q);
     }
-    if (rc != SQLITE_DONE) {
-      Status st = Err("recording outcomes");
-      Exec("ROLLBACK");
-      return st;
-    }
+    if (rc != SQLITE_DONE) return Err("recording outcomes");
   }
-  return Exec("COMMIT");
+  return Status::Ok();
 }
 
 void AddCount(StateCounts* c, int state, uint64_t n) {

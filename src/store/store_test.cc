@@ -137,6 +137,46 @@ TEST_F(StoreTest, ALeasedRowIsNotLeasedAgainUntilRecorded) {
   EXPECT_NE((*again)[0].first_attempt_at, 0);
 }
 
+// The send loop's step: the next lease and an earlier batch's outcomes in
+// one transaction. The rows being recorded still hold their leases while the
+// lease runs, so a deferral due at once is not leased again by the same call.
+TEST_F(StoreTest, LeaseAndRecordLeasesFirstThenRecordsInOneCommit) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  s.AddRecipients({R("a@example.com", 2), R("b@example.com", 3), R("c@example.com", 4),
+                   R("d@example.com", 5)});
+  auto first = s.Lease(2, true);
+  ASSERT_EQ(first->size(), 2u);
+  Transition sent{(*first)[0].id, DeliveryState::kSent, "<a@x>", "250", 0};
+  sent.attempted = true;
+  sent.has_audit = true;
+  sent.audit = {"a@example.com", "<a@x>", "ab", clock_.NowUnix(), "sent", "250", {}};
+  Transition due_now{(*first)[1].id, DeliveryState::kDeferred, "<b@x>", "451", clock_.NowUnix()};
+  due_now.attempted = true;
+  auto next = s.LeaseAndRecord(10, true, {sent, due_now});
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].recipient.email, "c@example.com");
+  EXPECT_EQ((*next)[1].recipient.email, "d@example.com");
+  auto c = s.Counts();
+  EXPECT_EQ(c->sent, 1u);
+  EXPECT_EQ(c->deferred, 1u);
+  EXPECT_EQ(c->leased, 2u);
+  int audit_rows = 0;
+  ASSERT_TRUE(s.ReadAudit([&](const AuditRecord&) { return ++audit_rows, true; }).ok());
+  EXPECT_EQ(audit_rows, 1);
+  // The deferral is due: the next lease takes it.
+  auto after = s.Lease(10, true);
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].recipient.email, "b@example.com");
+  // Survives a reopen: it was one committed transaction.
+  store->reset();
+  auto reopened = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE((*reopened)->BindCampaign("c1", true, true).ok());
+  EXPECT_EQ((*reopened)->Counts()->sent, 1u);
+}
+
 TEST_F(StoreTest, DeferredRowsWaitForRetryAt) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
