@@ -148,19 +148,35 @@ struct SmtpSession::Impl {
     if (!ec) {
       asio::error_code ignored;
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      // For Write's direct attempt (asynchronous operations are unaffected).
+      socket.non_blocking(true, ec);
     }
     return ec;
   }
 
   asio::error_code Write(const std::string& data, milliseconds timeout) {
     asio::error_code ec;
+    size_t off = 0;
+    if (!tls) {
+      // A transaction's bytes usually fit the socket's send buffer at once:
+      // a direct non-blocking write spares the io_context round (an
+      // epoll_wait per write, two per message). What does not fit waits for
+      // the socket below, with the deadline, as before.
+      while (!ec && off < data.size()) {
+        off += socket.write_some(asio::buffer(data.data() + off, data.size() - off), ec);
+      }
+      if (!ec) return ec;
+      if (ec != asio::error::would_block && ec != asio::error::try_again) return ec;
+      ec.clear();
+    }
     bool done = false;
     auto h = [&](const asio::error_code& e, size_t) {
       ec = e;
       done = true;
     };
-    if (tls) asio::async_write(*tls, asio::buffer(data), h);
-    else asio::async_write(socket, asio::buffer(data), h);
+    auto rest = asio::buffer(data.data() + off, data.size() - off);
+    if (tls) asio::async_write(*tls, rest, h);
+    else asio::async_write(socket, rest, h);
     return RunUntil(done, ec, Clock::now() + timeout);
   }
 
