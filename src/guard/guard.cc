@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <unordered_set>
 
 #include "address/address.h"
 #include "address/address_find.h"
+#include "base/ascii.h"
 #include "base/check.h"
 #include "base/hash.h"
 #include "mime/mime_decode.h"
@@ -23,7 +25,7 @@ std::string Lower(std::string_view s) {
 }
 
 bool StartsWithCI(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && EqualsCI(s.substr(0, prefix.size()), prefix);
 }
 
 // The addresses in a header that must hold one mailbox: parsed strictly; a
@@ -73,13 +75,13 @@ class Scanner {
       if (!set_.ContainsHash(h)) return;
       if (self_.count(h)) {
         // Record the recipient once, in its canonical (A-label) spelling.
-        if (found_hashes_.insert(h).second && !self_recorded_) {
+        if (found_hashes_.insert(h) && !self_recorded_) {
           found_.push_back(self_canonical_);
           self_recorded_ = true;
         }
         return;
       }
-      if (!found_hashes_.insert(h).second) return;  // report each member once
+      if (!found_hashes_.insert(h)) return;  // report each member once
       found_.push_back(CanonicalDomainSpelling(cand));
       out_->push_back({std::string(recipient_), where.ToString(),
                        "names another audience member, " + MaskAddress(cand)});
@@ -92,8 +94,28 @@ class Scanner {
   const AudienceSet& set_;
   std::vector<GuardViolation>* out_;
   std::string_view recipient_;
-  std::set<uint64_t> self_;
-  std::set<uint64_t> found_hashes_;
+  // A passing message names one member (the recipient, in one or two
+  // spellings): a short vector beats a node per element. A hostile one may
+  // name thousands: past 16 a hash set keeps the scan linear.
+  struct SmallSet {
+    std::vector<uint64_t> v;
+    std::unordered_set<uint64_t> big;
+    bool count(uint64_t h) const {
+      return v.size() < 16 ? std::find(v.begin(), v.end(), h) != v.end() : big.count(h) > 0;
+    }
+    bool insert(uint64_t h) {
+      if (count(h)) return false;
+      if (v.size() < 16) {
+        v.push_back(h);
+        if (v.size() == 16) big.insert(v.begin(), v.end());
+      } else {
+        big.insert(h);
+      }
+      return true;
+    }
+  };
+  SmallSet self_;
+  SmallSet found_hashes_;
   std::string self_canonical_;
   bool self_recorded_ = false;
   std::vector<std::string> found_;
@@ -287,8 +309,8 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   DecodedMessage parsed = DecodeMessage(bytes);
   int to_count = 0;
   for (const HeaderField& h : parsed.root.headers) {
-    std::string name = Lower(h.name);
-    if (name == "to") {
+    const std::string_view name = h.name;  // compared ignoring ASCII case
+    if (EqualsCI(name, "to")) {
       ++to_count;
       // A To of the bare recipient address parses as the recipient did
       // (ParseMailbox of a bare address is ParseAddress's parse).
@@ -299,11 +321,12 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
       } else if (*key != want_key) {
         add("header To", "names " + MaskAddress(*key) + ", not this message's recipient");
       }
-    } else if (name == "cc" || name == "bcc" || StartsWithCI(name, "resent-")) {
+    } else if (EqualsCI(name, "cc") || EqualsCI(name, "bcc") || StartsWithCI(name, "resent-")) {
       add("header " + h.name, "must not be present");
-    } else if (name == "from" || name == "sender" || name == "reply-to" || name == "return-path") {
-      std::string v = h.value;
-      if (name == "return-path" && v == "<>") continue;
+    } else if (EqualsCI(name, "from") || EqualsCI(name, "sender") || EqualsCI(name, "reply-to") ||
+               EqualsCI(name, "return-path")) {
+      const std::string& v = h.value;
+      if (EqualsCI(name, "return-path") && v == "<>") continue;
       auto key = SenderMailboxKey(v);
       if (!key.ok()) {
         add("header " + h.name, "not exactly one address: " + key.status().message());

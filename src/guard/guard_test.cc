@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <set>
+
 #include "guard/guard.h"
 
 namespace sealmail {
@@ -75,6 +78,36 @@ TEST(GuardTest, BlocksEveryWayOfNamingASecondRecipient) {
 TEST(GuardTest, MasksAddresses) {
   EXPECT_EQ(MaskAddress("john@example.com"), "j***@example.com");
   EXPECT_EQ(MaskAddress("nobody"), "***");
+}
+
+}  // namespace
+}  // namespace sealmail
+
+namespace sealmail {
+namespace {
+
+// Each other member is reported once however often the message names it,
+// also past the size where the guard's set of found members changes form.
+TEST(GuardTest, ReportsEveryOtherMemberOnceInALongList) {
+  auto set = std::make_shared<AudienceSet>();
+  std::string body;
+  for (int i = 0; i < 40; ++i) {
+    std::string a = "m" + std::to_string(i) + "@d" + std::to_string(i) + ".example.net";
+    set->AddSpelling(a);
+    std::string upper = a;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (i > 0) body += a + ", " + upper + "\r\n";  // twice each: two tokens, one member
+  }
+  set->AddSpelling("jo@example.net");
+  Guard g({"support@example.com"}, set);
+  std::vector<GuardViolation> v;
+  auto got = g.Check("From: support@example.com\r\nTo: m0@d0.example.net\r\n\r\n" + body + body,
+                     "support@example.com", {"m0@d0.example.net"}, "m0@d0.example.net", "<m@x>", &v);
+  EXPECT_FALSE(got.ok());
+  EXPECT_EQ(v.size(), 39u);
+  std::set<std::string> what;
+  for (const auto& x : v) what.insert(x.what);
+  EXPECT_EQ(what.size(), 39u);
 }
 
 }  // namespace
