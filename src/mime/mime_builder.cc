@@ -1,5 +1,8 @@
 #include "mime/mime_builder.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "base/hash.h"
 #include "mime/mime_encode.h"
 
@@ -9,8 +12,15 @@ namespace {
 // Non-ASCII share above which base64 is shorter than quoted-printable
 // (QP spends 3 bytes per 8-bit byte, base64 4/3 per byte).
 bool PreferBase64(std::string_view text) {
-  size_t high = 0;
-  for (unsigned char c : text) high += (c >= 0x80);
+  // Eight bytes at a time: the high bits of a word, counted (this ran once
+  // per part per message, byte by byte, at ~3 % of `send`'s CPU).
+  size_t high = 0, i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    high += static_cast<size_t>(__builtin_popcountll(w & 0x8080808080808080ull));
+  }
+  for (; i < text.size(); ++i) high += static_cast<unsigned char>(text[i]) >= 0x80;
   return high * 6 > text.size();
 }
 

@@ -188,6 +188,26 @@ TEST(MimeBuilderTest, MostlyNonLatinBodyUsesBase64) {
   EXPECT_EQ(d.root.body, "こんにちは、世界。お知らせです。");
 }
 
+// base64 exactly when more than a sixth of the bytes are 8-bit, whatever the
+// length (the count runs eight bytes at a time, then byte by byte).
+TEST(MimeBuilderTest, Base64ThresholdIsOneSixthOfTheBytes) {
+  for (int m = 0; m <= 6; ++m) {
+    for (int r = 0; r <= 70; ++r) {
+      std::string text;
+      for (int i = 0; i < m; ++i) text += "\xc3\xa9";  // two 8-bit bytes
+      text += std::string(static_cast<size_t>(r), 'a');
+      if (text.empty()) continue;
+      Built b;
+      b.subject = "s";
+      b.text = text;
+      b.Build();
+      bool want = 2 * m * 6 > 2 * m + r;
+      EXPECT_EQ(b.bytes.find("Content-Transfer-Encoding: base64") != std::string::npos, want)
+          << "m=" << m << " r=" << r;
+    }
+  }
+}
+
 TEST(MimeBuilderTest, PhraseQuotingAndMessageId) {
   EXPECT_EQ(EncodePhrase("Example Exchange"), "Example Exchange");
   EXPECT_EQ(EncodePhrase("Doe, John"), "\"Doe, John\"");
