@@ -121,7 +121,15 @@ std::string BuildMessage(const MessageFields& m) {
     AppendPart(&out, "plain", m.text, false);
     return out;
   }
-  std::string boundary = "=_sm_" + Sha256Hex(m.message_id).substr(0, 24);
+  // "=_" never occurs in quoted-printable or base64 output, so no part can
+  // hold the boundary. Its other 24 characters: the hash a Message-ID of
+  // MakeMessageId already starts with (no second SHA-256 per message), or a
+  // hash of any other Message-ID.
+  std::string_view id = m.message_id;
+  bool hex_id = id.size() > 25 && id[0] == '<' &&
+                id.substr(1, 24).find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  std::string boundary =
+      "=_sm_" + (hex_id ? std::string(id.substr(1, 24)) : Sha256Hex(id).substr(0, 24));
   out += "Content-Type: multipart/alternative;\r\n boundary=\"" + boundary + "\"\r\n\r\n";
   out += "--" + boundary + "\r\n";
   AppendPart(&out, "plain", m.text, true);
