@@ -1,6 +1,7 @@
 #include "mime/mime_encode.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 
@@ -121,6 +122,22 @@ void AppendQuotedPrintable(std::string* out, std::string_view text) {
     if (col > 0 && col < 75) {
       const unsigned char* stop = p + std::min<size_t>(75 - col, static_cast<size_t>(end - p));
       const unsigned char* q = p;
+      // Eight bytes at a time while all are printable ASCII other than '='
+      // (spaces included: each is followed by a printable byte of the same
+      // word, unless it is the word's last). Bit tricks: a byte below 0x20,
+      // a set high bit, or a byte equal to 0x7f or '=' stops the word.
+      constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+      auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+      while (q + 8 <= stop) {
+        uint64_t w;
+        std::memcpy(&w, q, 8);
+        if (((w - kOnes * 0x20) & ~w & kHigh) | (w & kHigh) | has_zero(w ^ (kOnes * 0x7f)) |
+            has_zero(w ^ (kOnes * '='))) {
+          break;
+        }
+        if (q[7] == ' ') break;  // whether it stays literal depends on the next byte
+        q += 8;
+      }
       while (q < stop) {
         unsigned char k = *q;
         if (k >= 33 && k <= 126 && k != '=') {
