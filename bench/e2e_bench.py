@@ -277,7 +277,7 @@ def main():
               f"{engine_rows[0][6]['compose_threads']} compose threads\n")
         print("| DKIM | msg/s (whole run) | msg/s (send phase) | peak RSS MiB | limit | limit msg/s | "
               "% of limit (whole run) | preflight s | render | MIME | DKIM | guard | "
-              "store (main thread) |")
+              "store (its own thread) |")
         print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for dkim, rate, rss, lim, name, pct, st in engine_rows:
             m = max(st["messages_composed"], 1)
