@@ -61,8 +61,8 @@ TEST(GuardProofTest, ReusesTheProofOfTheSameBytesWithANewDateAndASignature) {
     EXPECT_TRUE(got->proof_reused()) << again;
     EXPECT_EQ(got->bytes(), again);
     // What the full check records for the audit trail, the same.
-    auto full = f.guard.Check(again, "support@example.com", {"jo@example.net"},
-                              "jo@example.net", "<m@x>", nullptr);
+    auto full = f.guard.Check(again, "support@example.com", {"jo@example.net"}, "jo@example.net",
+                              "<m@x>", nullptr);
     ASSERT_TRUE(full.ok());
     EXPECT_FALSE(full->proof_reused());
     EXPECT_EQ(got->found(), full->found());
@@ -88,8 +88,7 @@ TEST(GuardProofTest, ChecksInFullWhatTheProofDoesNotCover) {
       {"an address in Date", "Date: Tue, 01 Dec 2026 al@example.net\r\n" + Rest(), false},
       {"%XX in Date", "Date: Tue, 01 Dec 2026 al%40example.net\r\n" + Rest(), false},
       {"an entity in Date", "Date: Tue, 01 Dec 2026 al&#64;example.net\r\n" + Rest(), false},
-      {"encoded-word in Date",
-       "Date: =?UTF-8?Q?al=40example.net?=\r\n" + Rest(), false},
+      {"encoded-word in Date", "Date: =?UTF-8?Q?al=40example.net?=\r\n" + Rest(), false},
       {"8-bit in Date", "Date: Tue, 01 Dec 2026 \xc3\xa9\r\n" + Rest(), true},
       {"an address in the signature",
        "DKIM-Signature: v=1; i=al@example.net; b=x\r\n" + std::string(kDate1) + Rest(), false},
@@ -124,8 +123,7 @@ TEST(GuardProofTest, ChecksInFullWhatTheProofDoesNotCover) {
 // composition with an ordinary Date has no To at all and must be blocked.
 TEST(GuardProofTest, NoProofWhenTheFirstCompositionsVaryingPartsAreNotInert) {
   Fixture f;
-  const std::string rest =
-      "\r\nFrom: support@example.com\r\nSubject: s\r\n\r\nbody\r\n";
+  const std::string rest = "\r\nFrom: support@example.com\r\nSubject: s\r\n\r\nbody\r\n";
   auto first = f.guard.Check("Date: Tue\nTo: jo@example.net" + rest, "support@example.com",
                              {"jo@example.net"}, "jo@example.net", "<m@x>", nullptr, &f.proofs);
   ASSERT_TRUE(first.ok()) << first.status().message();
@@ -154,9 +152,9 @@ TEST(GuardProofTest, AProofVouchesOnlyForItsRecipientItsGuardAndOnceSealed) {
     auto got = f.Again(msg, "al@example.net", &v);
     EXPECT_FALSE(got.ok());  // To names jo, not al: the full check says so
     EXPECT_FALSE(v.empty());
-    auto envelope = f.guard.CheckReusing(f.proofs, msg, "support@example.com",
-                                         {"jo@example.net", "al@example.net"}, "jo@example.net",
-                                         "<m@x>", &v);
+    auto envelope =
+        f.guard.CheckReusing(f.proofs, msg, "support@example.com",
+                             {"jo@example.net", "al@example.net"}, "jo@example.net", "<m@x>", &v);
     EXPECT_FALSE(envelope.ok());
   }
   {
@@ -171,8 +169,8 @@ TEST(GuardProofTest, AProofVouchesOnlyForItsRecipientItsGuardAndOnceSealed) {
   {
     Fixture f;  // a message without the recipient's address: nothing found, as in full
     const std::string anon = kDate1 + Rest("undisclosed-recipients:;");
-    auto first = f.guard.Check(anon, "support@example.com", {"jo@example.net"},
-                               "jo@example.net", "<m@x>", nullptr, &f.proofs);
+    auto first = f.guard.Check(anon, "support@example.com", {"jo@example.net"}, "jo@example.net",
+                               "<m@x>", nullptr, &f.proofs);
     EXPECT_FALSE(first.ok());  // To must hold exactly the recipient: never proven
     EXPECT_EQ(f.proofs.size(), 0u);
   }
