@@ -429,8 +429,9 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     }
     rep.transport_seconds += static_cast<double>(b->transport_ns) / 1e9;
   };
-  // Commits a batch's transitions and audit rows (one transaction).
-  // The commit alone (any thread; see store_step below).
+  // Commits a batch's transitions and audit rows (one transaction); record
+  // also reports progress, so only the engine's thread calls it, while commit
+  // may run on the store step's thread (below).
   auto commit = [&](Batch* b) -> Status {
     int64_t t0 = clock_.MonotonicNanos();
     SM_RETURN_IF_ERROR(store->Record(b->ts));
@@ -500,11 +501,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     // While the next batch is composed and the current one is at the
     // transport, the store's work of this step runs on a thread of its own:
     // the batch after `next` is leased (so composing it never waits for the
-    // lease's fsync) and the previous batch is recorded, in one transaction. This thread
-    // meanwhile absorbs the composed batch and settles the one at the
-    // transport (the engine's thread was the send loop's bottleneck). Only
-    // that thread touches the store until it is joined; Scheduler::NextBatch
-    // (the store) and Scheduler::Settle (its clock and jitter) share nothing.
+    // lease's fsync) and the previous batch is recorded, in one transaction.
+    // This thread meanwhile absorbs the composed batch and settles the one
+    // at the transport (the engine's thread was the send loop's bottleneck).
+    // Only that thread touches the store until it is joined;
+    // Scheduler::NextBatch (the store) and Scheduler::Settle (its clock and
+    // jitter) share nothing.
     std::unique_ptr<Batch> committing = std::move(done);
     StoreStep step;
     step.work = std::async(std::launch::async, [&, lease_ahead = next != nullptr,
