@@ -248,6 +248,11 @@ Status SqliteStore::Init() {
                            " is newer than this sealmail understands (" +
                            std::to_string(kSchemaVersion) + "); upgrade sealmail");
   }
+  // 16 KiB pages for a new state (an existing file keeps its own: SQLite
+  // ignores this once the file has content): fewer B-tree levels and page
+  // splits for a million rows; engine-alone send phase 7 % shorter, import
+  // 7 % faster (issue #9).
+  SM_RETURN_IF_ERROR(Exec("PRAGMA page_size=16384"));
   SM_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   // NORMAL in WAL mode: a killed process loses nothing that was committed; a
   // power cut may undo the last commits, which only turns outcomes back into

@@ -33,6 +33,20 @@ class StoreTest : public ::testing::Test {
     return r;
   }
 
+  static int PageSize(const std::string& path) {
+    sqlite3* db = nullptr;
+    int size = -1;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW) {
+        size = sqlite3_column_int(st, 0);
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return size;
+  }
   fs::path dir_;
   std::string path_;
   FakeClock clock_{1795608950};
@@ -419,6 +433,18 @@ TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
   ASSERT_EQ(l->size(), 2u);
   EXPECT_EQ((*l)[0].recipient.email, "b@example.com");
   EXPECT_EQ(*s.AddSuppressions({{"x@example.com", "x@example.com", "r", "test", 0}}), 1u);
+  store->reset();
+  EXPECT_EQ(PageSize(path_), 4096);  // an existing file keeps its page size
+}
+
+TEST_F(StoreTest, ANewStateHas16KiBPages) {
+  {
+    auto store = OpenSqliteStore(path_, &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
+    ASSERT_TRUE((*store)->AddRecipients({R("a@example.com", 2)}).ok());
+  }
+  EXPECT_EQ(PageSize(path_), 16384);
 }
 
 TEST_F(StoreTest, ForeignAndCorruptFilesAreRefusedNotRepaired) {
