@@ -450,9 +450,12 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   std::vector<StoredRecipient> ahead;  // leased, not yet composed
   std::unique_ptr<Batch> flight;  // handed to the transport, outcome not yet known
   std::unique_ptr<Batch> done;    // settled, not yet recorded
-  auto lease = [&]() -> Status {
+  // Leases the next batch into `ahead`; with `recorded`, that batch's
+  // outcomes go in the same transaction (one commit per step, not two).
+  auto lease = [&](const Batch* recorded) -> Status {
     int64_t t0 = clock_.MonotonicNanos();
-    SM_ASSIGN_OR_RETURN(ahead, scheduler.NextBatch());
+    SM_ASSIGN_OR_RETURN(ahead, recorded != nullptr ? scheduler.NextBatchRecording(recorded->ts)
+                                                   : scheduler.NextBatch());
     rep.store_seconds += Seconds(clock_, t0);
     return Status::Ok();
   };
@@ -492,7 +495,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     std::unique_ptr<Batch> next;
     ComposeWait composing{&pool};  // destroyed before `next`, whose recipients it reads
     if (!stop) {
-      if (ahead.empty()) SM_RETURN_IF_ERROR(lease());
+      if (ahead.empty()) SM_RETURN_IF_ERROR(lease(nullptr));
       if (!ahead.empty()) {
         next = begin(std::move(ahead));
         ahead.clear();
@@ -511,16 +514,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     StoreStep step;
     step.work = std::async(std::launch::async, [&, lease_ahead = next != nullptr,
                                                 b = committing.get()]() -> Status {
-      if (lease_ahead && b != nullptr) {
-        // One transaction for both: one commit per batch instead of two.
-        int64_t t0 = clock_.MonotonicNanos();
-        SM_ASSIGN_OR_RETURN(ahead, scheduler.NextBatchRecording(b->ts));
-        rep.store_seconds += Seconds(clock_, t0);
-        return Status::Ok();
-      }
-      if (lease_ahead) SM_RETURN_IF_ERROR(lease());
-      if (b != nullptr) SM_RETURN_IF_ERROR(commit(b));
-      return Status::Ok();
+      if (lease_ahead) return lease(b);
+      return b != nullptr ? commit(b) : Status::Ok();
     });
     if (next) absorb(next.get());
     if (flight) {

@@ -16,14 +16,6 @@
 namespace sealmail {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool StartsWithCI(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsCI(s.substr(0, prefix.size()), prefix);
 }
@@ -34,6 +26,13 @@ Result<std::string> OneMailboxKey(std::string_view value) {
   auto mb = ParseMailbox(value);
   if (!mb.ok()) return mb.status();
   return mb->address.Key();
+}
+
+// The recipient's own spellings, as the audience holds them; the first is
+// the one the audit trail records when the message names the recipient.
+std::vector<std::string> SelfSpellings(const Result<Address>& want, std::string_view recipient) {
+  if (want.ok()) return AudienceSet::Spellings(*want);
+  return {LowerAscii(recipient)};
 }
 
 // OneMailboxKey for the sender's own headers (From, Reply-To, ...): the same
@@ -160,16 +159,6 @@ struct Varying {
   size_t date_end = 0;    // at the CRLF that ends the Date field
 };
 
-bool FindVarying(std::string_view b, Varying* v);
-
-// The message has the shape of a proof (FindVarying) and is small enough
-// for one to pay (GuardProofs::kMaxMessageBytes; the first test only spares
-// large messages the parse: DKIM-Signature fields are far below 4 KiB).
-bool Provable(std::string_view b, Varying* v) {
-  return b.size() <= GuardProofs::kMaxMessageBytes + 4096 && FindVarying(b, v) &&
-         b.size() - v->prefix_end <= GuardProofs::kMaxMessageBytes;
-}
-
 bool FindVarying(std::string_view b, Varying* v) {
   size_t pos = 0;
   while (StartsFieldCI(b, pos, "dkim-signature:")) {
@@ -197,6 +186,21 @@ bool FindVarying(std::string_view b, Varying* v) {
   if (crlf + 2 >= b.size() || b[crlf + 2] == ' ' || b[crlf + 2] == '\t') return false;
   v->date_end = crlf;
   return true;
+}
+
+// The message has the shape of a proof (FindVarying) and is small enough
+// for one to pay (GuardProofs::kMaxMessageBytes; the first test only spares
+// large messages the parse: DKIM-Signature fields are far below 4 KiB).
+bool Provable(std::string_view b, Varying* v) {
+  return b.size() <= GuardProofs::kMaxMessageBytes + 4096 && FindVarying(b, v) &&
+         b.size() - v->prefix_end <= GuardProofs::kMaxMessageBytes;
+}
+
+// The envelope names exactly this recipient, cheaply: the very same string
+// (else CheckReusing leaves it to Check, which compares keys).
+bool EnvelopeIsRecipient(const std::vector<std::string>& envelope_recipients,
+                         std::string_view recipient) {
+  return envelope_recipients.size() == 1 && envelope_recipients[0] == recipient;
 }
 
 // Both compositions' varying parts must be inert for a proof to hold: the
@@ -277,7 +281,7 @@ Guard::Guard(std::vector<std::string> sender_addresses, std::shared_ptr<const Au
     : audience_(std::move(audience)) {
   for (const auto& a : sender_addresses) {
     auto parsed = ParseAddress(a);
-    sender_keys_.insert(parsed.ok() ? parsed->Key() : Lower(a));
+    sender_keys_.insert(parsed.ok() ? parsed->Key() : LowerAscii(a));
   }
 }
 
@@ -291,7 +295,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
     found.push_back({std::string(recipient), std::move(where), std::move(what)});
   };
   auto want = ParseAddress(recipient);
-  std::string want_key = want.ok() ? want->Key() : Lower(recipient);
+  std::string want_key = want.ok() ? want->Key() : LowerAscii(recipient);
 
   if (envelope_recipients.size() != 1) {
     add("envelope", std::to_string(envelope_recipients.size()) + " recipients, expected exactly 1");
@@ -338,11 +342,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   if (to_count != 1) add("header To", std::to_string(to_count) + " To headers, expected exactly 1");
 
   // Every view of every byte, for every other audience member.
-  std::vector<std::string> self;
-  if (want.ok())
-    self = AudienceSet::Spellings(*want);
-  else
-    self.push_back(Lower(recipient));
+  std::vector<std::string> self = SelfSpellings(want, recipient);
   Scanner scan(*audience_, self, &found, recipient);
   VisitVisibleAddresses(parsed.root, bytes, [&](const AddressToken& t, const VisibleWhere& where) {
     scan.Lookup(t, where);
@@ -367,12 +367,6 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   return m;
 }
 
-bool Guard::EnvelopeIsRecipient(const std::vector<std::string>& envelope_recipients,
-                                std::string_view recipient) const {
-  // The common case, cheaply: the very same string (Check compares keys).
-  return envelope_recipients.size() == 1 && envelope_recipients[0] == recipient;
-}
-
 Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::string bytes,
                                            std::string envelope_from,
                                            const std::vector<std::string>& envelope_recipients,
@@ -387,8 +381,7 @@ Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::strin
                      std::move(message_id));
     if (found_self) {
       // The spelling Check records for the recipient (Scanner: self[0]).
-      auto want = ParseAddress(recipient);
-      m.found_.push_back(want.ok() ? AudienceSet::Spellings(*want)[0] : Lower(recipient));
+      m.found_.push_back(SelfSpellings(ParseAddress(recipient), recipient)[0]);
     }
     m.proof_reused_ = true;
     return m;

@@ -172,10 +172,6 @@ class Guard {
                                       std::vector<GuardViolation>* violations) const;
 
  private:
-  // Whether the envelope names exactly this recipient.
-  bool EnvelopeIsRecipient(const std::vector<std::string>& envelope_recipients,
-                           std::string_view recipient) const;
-
   std::set<std::string> sender_keys_;
   std::shared_ptr<const AudienceSet> audience_;
 };

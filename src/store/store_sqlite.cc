@@ -198,10 +198,10 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
   StoredRecipient RowToRecipient(sqlite3_stmt* s, bool* ok);
-  // Runs a statement that returns no rows; the caller has bound it.
   // Record's statements inside an open transaction (the caller commits or
   // rolls back).
   Status RecordInTransaction(const std::vector<Transition>& ts);
+  // Runs a statement that returns no rows; the caller has bound it.
   Status StepDone(sqlite3_stmt* s, std::string_view what) {
     int rc = sqlite3_step(s);
     Status st = rc == SQLITE_DONE ? Status::Ok() : Err(what);
