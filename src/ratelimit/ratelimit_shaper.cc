@@ -51,6 +51,18 @@ void DestinationShaper::Finish(int c) {
   if (c > 0 && c <= static_cast<int>(domains_.size())) --domains_[c - 1].in_flight;
 }
 
+int64_t DestinationShaper::TryHandOver(int finishing, int c) {
+  Finish(finishing);
+  int64_t ns = TryStart(c);
+  if (ns != 0) {  // undo the Finish: `finishing` keeps its slot
+    ++global_.in_flight;
+    if (finishing > 0 && finishing <= static_cast<int>(domains_.size())) {
+      ++domains_[finishing - 1].in_flight;
+    }
+  }
+  return ns;
+}
+
 int DestinationShaper::in_flight(int c) const {
   if (c == 0) return global_.in_flight;
   return domains_[c - 1].in_flight;

@@ -54,6 +54,11 @@ class DestinationShaper {
   int64_t TryStart(int c);
   // The message started with TryStart(c) is done.
   void Finish(int c);
+  // TryStart(c) as if the message of class `finishing` were done: when it
+  // starts, `finishing` is finished (its slot passes to the new message);
+  // otherwise nothing changes. For a connection that starts its next
+  // message while the current one waits for its last reply.
+  int64_t TryHandOver(int finishing, int c);
 
   // Messages of listed class c in flight; in_flight(0) counts all of them.
   int in_flight(int c) const;

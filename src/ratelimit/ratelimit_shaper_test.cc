@@ -62,5 +62,30 @@ TEST(DestinationShaper, ABlockedDomainDoesNotSpendGlobalTokens) {
   EXPECT_GT(s.TryStart(0), 0);
 }
 
+TEST(DestinationShaper, HandOverPassesTheSlotOnlyWhenTheNextMayStart) {
+  FakeClock clock(1700000000);
+  DestinationShaper s(0, 2, {{"gmail.com", 0, 1}, {"slow.example", 1, 0}}, &clock);
+  int a = s.ClassOf("gmail.com"), slow = s.ClassOf("slow.example");
+  ASSERT_EQ(s.TryStart(a), 0);
+  ASSERT_EQ(s.TryStart(0), 0);  // global full (2)
+  // gmail's slot passes to the next gmail message: counts unchanged.
+  EXPECT_EQ(s.TryHandOver(a, a), 0);
+  EXPECT_EQ(s.in_flight(a), 1);
+  EXPECT_EQ(s.in_flight(0), 2);
+  // From class 0 to gmail: gmail is full (its one slot is taken), so
+  // nothing changes.
+  EXPECT_EQ(s.TryHandOver(0, a), DestinationShaper::kUntilFinish);
+  EXPECT_EQ(s.in_flight(a), 1);
+  EXPECT_EQ(s.in_flight(0), 2);
+  // gmail to slow: slow's first token is there; then its bucket is empty
+  // and a second hand-over waits for the token without changing anything.
+  EXPECT_EQ(s.TryHandOver(a, slow), 0);
+  EXPECT_EQ(s.in_flight(a), 0);
+  EXPECT_EQ(s.in_flight(slow), 1);
+  EXPECT_EQ(s.TryHandOver(slow, slow), 1000000000);
+  EXPECT_EQ(s.in_flight(slow), 1);
+  EXPECT_EQ(s.in_flight(0), 2);
+}
+
 }  // namespace
 }  // namespace sealmail

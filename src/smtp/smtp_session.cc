@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <optional>
 
@@ -105,6 +106,7 @@ struct SmtpSession::Impl {
     tls.reset();
     rbuf.clear();
     open = false;
+    primed.reset();
   }
 
   // Runs the io_context until `done` or the deadline; on timeout cancels the
@@ -154,17 +156,33 @@ struct SmtpSession::Impl {
     return ec;
   }
 
-  asio::error_code Write(const std::string& data, milliseconds timeout) {
+  asio::error_code Write(std::string_view data, milliseconds timeout) {
+    return Write(data, {}, timeout);
+  }
+
+  // Writes a, then b (one gather write: b is often the next transaction's
+  // commands behind a message).
+  asio::error_code Write(std::string_view a, std::string_view b, milliseconds timeout) {
     asio::error_code ec;
-    size_t off = 0;
+    size_t off = 0;  // of a + b
+    const size_t total = a.size() + b.size();
+    auto rest = [&]() {
+      std::array<asio::const_buffer, 2> bufs;
+      if (off < a.size()) {
+        bufs[0] = asio::buffer(a.data() + off, a.size() - off);
+        bufs[1] = asio::buffer(b.data(), b.size());
+      } else {
+        bufs[0] = asio::buffer(b.data() + (off - a.size()), total - off);
+        bufs[1] = asio::const_buffer();
+      }
+      return bufs;
+    };
     if (!tls) {
       // A transaction's bytes usually fit the socket's send buffer at once:
       // a direct non-blocking write spares the io_context round (an
-      // epoll_wait per write, two per message). What does not fit waits for
-      // the socket below, with the deadline, as before.
-      while (!ec && off < data.size()) {
-        off += socket.write_some(asio::buffer(data.data() + off, data.size() - off), ec);
-      }
+      // epoll_wait per write). What does not fit waits for the socket
+      // below, with the deadline, as before.
+      while (!ec && off < total) off += socket.write_some(rest(), ec);
       if (!ec) return ec;
       if (ec != asio::error::would_block && ec != asio::error::try_again) return ec;
       ec.clear();
@@ -174,9 +192,8 @@ struct SmtpSession::Impl {
       ec = e;
       done = true;
     };
-    auto rest = asio::buffer(data.data() + off, data.size() - off);
-    if (tls) asio::async_write(*tls, rest, h);
-    else asio::async_write(socket, rest, h);
+    if (tls) asio::async_write(*tls, rest(), h);
+    else asio::async_write(socket, rest(), h);
     return RunUntil(done, ec, Clock::now() + timeout);
   }
 
@@ -447,62 +464,114 @@ struct SmtpSession::Impl {
     }
   }
 
-  SmtpResult Send(const std::string& from, const std::string& rcpt, const std::string& message) {
-    SmtpResult r;
-    if (!open || !socket.is_open()) return Fail(SmtpStage::kMail, "not connected");
+  // One transaction's bytes, or why it cannot be sent here (a local
+  // refusal, no connection involved).
+  struct Prepared {
+    std::string commands;  // MAIL, RCPT and DATA lines
+    std::string data;      // dot-stuffed, with the final "."
+    std::optional<SmtpResult> refusal;
+  };
+
+  Prepared Prepare(std::string_view from, std::string_view rcpt, std::string_view message) const {
+    Prepared p;
     bool utf8 = NeedsSmtpUtf8(message, from, rcpt);
     if (utf8 && !ext_smtputf8) {
+      SmtpResult& r = p.refusal.emplace();
       r.stage = SmtpStage::kMail;
       r.reply.code = 553;
       r.reply.enhanced = "5.6.7";
       r.reply.lines = {"(local) the message needs SMTPUTF8 and the server does not offer it"};
-      return r;
+      return p;
     }
-    std::string data = DotStuff(message);
-    if (size_limit > 0 && data.size() > size_limit) {
+    p.data = DotStuff(message);
+    if (size_limit > 0 && p.data.size() > size_limit) {
+      SmtpResult& r = p.refusal.emplace();
       r.stage = SmtpStage::kMail;
       r.reply.code = 552;
       r.reply.enhanced = "5.3.4";
-      r.reply.lines = {"(local) message size " + std::to_string(data.size()) +
+      r.reply.lines = {"(local) message size " + std::to_string(p.data.size()) +
                        " exceeds the server's SIZE " + std::to_string(size_limit)};
-      return r;
+      return p;
     }
-    std::string mail = "MAIL FROM:<" + from + ">";
+    std::string& c = p.commands;
+    c.reserve(from.size() + rcpt.size() + 64);
+    c += "MAIL FROM:<";
+    c += from;
+    c += '>';
     if (esmtp) {
-      if (size_limit > 0) mail += " SIZE=" + std::to_string(data.size());
-      if (ext_8bitmime && HasEightBit(message)) mail += " BODY=8BITMIME";
-      if (utf8) mail += " SMTPUTF8";
+      if (size_limit > 0) c += " SIZE=" + std::to_string(p.data.size());
+      if (ext_8bitmime && HasEightBit(message)) c += " BODY=8BITMIME";
+      if (utf8) c += " SMTPUTF8";
     }
-    mail += "\r\n";
-    std::string rcpt_line = "RCPT TO:<" + rcpt + ">\r\n";
+    c += "\r\nRCPT TO:<";
+    c += rcpt;
+    c += ">\r\nDATA\r\n";
+    return p;
+  }
+
+  // A transaction whose MAIL, RCPT and DATA went out behind the previous
+  // message (Send's `next`); its replies are still to be read.
+  struct Primed {
+    std::string from, rcpt;
+    const char* message = nullptr;  // identity of the caller's bytes
+    size_t message_size = 0;
+    std::string data;
+  };
+  std::optional<Primed> primed;
+
+  SmtpResult Send(const std::string& from, const std::string& rcpt, const std::string& message,
+                  const SmtpNextFn& next) {
+    SmtpResult r;
+    if (!open || !socket.is_open()) return Fail(SmtpStage::kMail, "not connected");
     const auto t = opts.timeouts;
+    std::string data;
+    bool pipelined = ext_pipelining;
+    if (primed) {
+      bool same = primed->from == from && primed->rcpt == rcpt &&
+                  primed->message == message.data() && primed->message_size == message.size();
+      if (!same) {
+        // Not the transaction that was started: its DATA may be open, and
+        // only a closed connection aborts it without delivering anything.
+        Close();
+        return Fail(SmtpStage::kMail, "not connected (a different transaction was started)");
+      }
+      data = std::move(primed->data);
+      primed.reset();
+    } else {
+      Prepared p = Prepare(from, rcpt, message);
+      if (p.refusal) return *p.refusal;
+      data = std::move(p.data);
+      if (pipelined) {
+        // RFC 2920: MAIL, RCPT and DATA in one write, then the three replies.
+        if (auto ec = Write(p.commands, t.command)) {
+          return Fail(SmtpStage::kMail, "write: " + ec.message());
+        }
+      } else {
+        // One command at a time: the lines of p.commands.
+        std::string_view cmds = p.commands;
+        size_t rcpt_at = cmds.find("\r\n") + 2;
+        size_t data_at = cmds.find("\r\n", rcpt_at) + 2;
+        r = Step(SmtpStage::kMail, cmds.substr(0, rcpt_at), 250, t.command);
+        if (r.ok) r = Step(SmtpStage::kRcpt, cmds.substr(rcpt_at, data_at - rcpt_at), 250, t.command);
+        if (r.ok) r = Step(SmtpStage::kData, cmds.substr(data_at), 354, t.data_init);
+        if (r.ok && r.reply.code != 354) r.ok = false;
+        if (!r.ok) {
+          if (!r.connection_lost) Reset(&r);
+          return r;
+        }
+        return SendData(data, nullptr);
+      }
+    }
+    // The pipelined replies. A 421 ends the session: the replies after it
+    // never come.
     SmtpReply mail_r, rcpt_r, data_r;
     std::string err;
-    auto lost = [&](SmtpStage s, const std::string& e) { return Fail(s, e); };
-    if (ext_pipelining) {
-      // RFC 2920: MAIL, RCPT and DATA in one write, then the three replies.
-      if (auto ec = Write(mail + rcpt_line + "DATA\r\n", t.command)) {
-        return lost(SmtpStage::kMail, "write: " + ec.message());
-      }
-      // A 421 ends the session: the replies after it never come.
-      if (!ReadReply(&mail_r, &err, t.command)) return lost(SmtpStage::kMail, err);
-      if (mail_r.code != 421 && !ReadReply(&rcpt_r, &err, t.command)) {
-        return lost(SmtpStage::kRcpt, err);
-      }
-      if (mail_r.code != 421 && rcpt_r.code != 421 && !ReadReply(&data_r, &err, t.data_init)) {
-        return lost(SmtpStage::kData, err);
-      }
-    } else {
-      if (auto ec = Write(mail, t.command)) return lost(SmtpStage::kMail, "write: " + ec.message());
-      if (!ReadReply(&mail_r, &err, t.command)) return lost(SmtpStage::kMail, err);
-      if (mail_r.positive()) {
-        if (auto ec = Write(rcpt_line, t.command)) return lost(SmtpStage::kRcpt, "write: " + ec.message());
-        if (!ReadReply(&rcpt_r, &err, t.command)) return lost(SmtpStage::kRcpt, err);
-        if (rcpt_r.positive()) {
-          if (auto ec = Write("DATA\r\n", t.command)) return lost(SmtpStage::kData, "write: " + ec.message());
-          if (!ReadReply(&data_r, &err, t.data_init)) return lost(SmtpStage::kData, err);
-        }
-      }
+    if (!ReadReply(&mail_r, &err, t.command)) return Fail(SmtpStage::kMail, err);
+    if (mail_r.code != 421 && !ReadReply(&rcpt_r, &err, t.command)) {
+      return Fail(SmtpStage::kRcpt, err);
+    }
+    if (mail_r.code != 421 && rcpt_r.code != 421 && !ReadReply(&data_r, &err, t.data_init)) {
+      return Fail(SmtpStage::kData, err);
     }
     auto refused = [&](SmtpStage s, const SmtpReply& rep) {
       r.stage = s;
@@ -527,14 +596,43 @@ struct SmtpSession::Impl {
     if (!mail_r.positive()) return refused(SmtpStage::kMail, mail_r);
     if (!rcpt_r.positive()) return refused(SmtpStage::kRcpt, rcpt_r);
     if (data_r.code != 354) return refused(SmtpStage::kData, data_r);
+    return SendData(data, next);
+  }
+
+  // A command of a transaction without PIPELINING: one line, one reply.
+  SmtpResult Step(SmtpStage stage, std::string_view line, int want, milliseconds timeout) {
+    if (auto ec = Write(line, timeout)) return Fail(stage, "write: " + ec.message());
+    return Expect(stage, want, timeout);
+  }
+
+  // After the 354: the data and its final ".", with the next transaction's
+  // commands behind them when `next` has one, then the reply to the ".".
+  SmtpResult SendData(const std::string& data, const SmtpNextFn& next) {
+    const auto t = opts.timeouts;
+    std::string ahead;
+    SmtpEnvelope e;
+    if (next && ext_pipelining && next(&e)) {
+      Prepared p = Prepare(e.from, e.rcpt, e.message);
+      if (!p.refusal) {
+        ahead = std::move(p.commands);
+        primed.emplace();
+        primed->from = e.from;
+        primed->rcpt = e.rcpt;
+        primed->message = e.message.data();
+        primed->message_size = e.message.size();
+        primed->data = std::move(p.data);
+      }
+    }
     // From here until the reply to "." the message may or may not be taken.
-    if (auto ec = Write(data, t.data_block)) return lost(SmtpStage::kDataEnd, "write: " + ec.message());
-    SmtpReply end;
-    if (!ReadReply(&end, &err, t.data_term)) return lost(SmtpStage::kDataEnd, err);
+    if (auto ec = Write(data, ahead, t.data_block)) {
+      return Fail(SmtpStage::kDataEnd, "write: " + ec.message());
+    }
+    SmtpResult r;
+    std::string err;
+    if (!ReadReply(&r.reply, &err, t.data_term)) return Fail(SmtpStage::kDataEnd, err);
     r.stage = SmtpStage::kDataEnd;
-    r.reply = end;
-    r.ok = end.positive();
-    if (end.code == 421) {
+    r.ok = r.reply.positive();
+    if (r.reply.code == 421) {
       Close();
       r.connection_lost = true;
     }
@@ -552,10 +650,16 @@ bool SmtpSession::tls_active() const { return impl_->tls != nullptr; }
 bool SmtpSession::pipelining() const { return impl_->ext_pipelining; }
 SmtpResult SmtpSession::Send(const std::string& from, const std::string& rcpt,
                              const std::string& message) {
-  return impl_->Send(from, rcpt, message);
+  return impl_->Send(from, rcpt, message, nullptr);
+}
+SmtpResult SmtpSession::Send(const std::string& from, const std::string& rcpt,
+                             const std::string& message, const SmtpNextFn& next) {
+  return impl_->Send(from, rcpt, message, next);
 }
 void SmtpSession::Quit() {
-  if (is_open()) {
+  // With a transaction started ahead, the server may be reading its data:
+  // "QUIT" would be taken as message text. Closing aborts it.
+  if (is_open() && !impl_->primed) {
     (void)impl_->Command(SmtpStage::kDone, "QUIT", 221, milliseconds(2000));
   }
   impl_->Close();

@@ -1,7 +1,8 @@
 // SmtpSession: one client connection to one SMTP server (RFC 5321), on asio
 // and OpenSSL: greeting, EHLO (HELO fallback), STARTTLS or implicit TLS,
 // AUTH PLAIN/LOGIN, then any number of one-recipient transactions with
-// PIPELINING (MAIL, RCPT and DATA in one write when offered), SIZE,
+// PIPELINING (MAIL, RCPT and DATA in one write when offered, and the next
+// transaction's behind the current one's data when the caller has it), SIZE,
 // 8BITMIME, SMTPUTF8, RSET after a failed transaction, QUIT.
 //
 // Knows nothing of campaigns: it sends bytes to an envelope and reports what
@@ -21,8 +22,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "smtp/smtp_reply.h"
@@ -53,6 +56,15 @@ struct SmtpOptions {
   std::string password;       // never logged
   SmtpTimeouts timeouts;
 };
+
+// A transaction that may follow the current one on the same connection
+// (SmtpSession::Send's `next`). The strings must stay valid until that
+// transaction's own Send has returned.
+struct SmtpEnvelope {
+  std::string_view from, rcpt, message;
+};
+// Fills *e and returns true when there is a next transaction to send now.
+using SmtpNextFn = std::function<bool(SmtpEnvelope* e)>;
 
 // Where a conversation stopped. The order is the order of a session.
 enum class SmtpStage {
@@ -101,6 +113,19 @@ class SmtpSession {
   // On a refused MAIL/RCPT/DATA the session sends RSET and stays usable;
   // connection_lost says when it did not.
   SmtpResult Send(const std::string& from, const std::string& rcpt, const std::string& message);
+
+  // The same, and when the server offers PIPELINING: once this message's
+  // 354 has come, `next` (may be null) is asked for the transaction that
+  // follows; its MAIL, RCPT and DATA go in the same write as this message's
+  // data and final "." (RFC 2920 §3.1: message content may open a group),
+  // so a stream of messages costs one round trip each instead of two. The
+  // caller must then Send exactly that transaction next, with the same
+  // strings; anything else (another Send, Quit) closes the connection
+  // without a word, which aborts a DATA the server may have accepted
+  // (nothing of it was sent). A next transaction that needs what the server
+  // lacks (SMTPUTF8, SIZE) is not started early; its Send reports it.
+  SmtpResult Send(const std::string& from, const std::string& rcpt, const std::string& message,
+                  const SmtpNextFn& next);
 
   // QUIT and close (best effort, short timeout).
   void Quit();

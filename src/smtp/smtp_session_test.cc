@@ -12,7 +12,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace sealmail {
 namespace {
@@ -22,12 +24,17 @@ using namespace std::chrono_literals;
 // Accepts connections one after another; sends `greeting`, then answers each
 // command line by the first matching prefix in `replies` ("250 ok" when none
 // matches). After a 354 it reads the data up to "\r\n.\r\n" and answers
-// `data_end`. An empty reply means: say nothing (a hung server).
+// `data_end` (or the k-th of `data_ends` for the k-th message, when given; a
+// 421 there hangs up). An empty reply means: say nothing (a hung server).
 class FakeServer {
  public:
   FakeServer(std::string greeting, std::map<std::string, std::string> replies,
-             std::string data_end = "250 2.0.0 queued\r\n")
-      : greeting_(std::move(greeting)), replies_(std::move(replies)), data_end_(std::move(data_end)) {
+             std::string data_end = "250 2.0.0 queued\r\n",
+             std::vector<std::string> data_ends = {})
+      : greeting_(std::move(greeting)),
+        replies_(std::move(replies)),
+        data_end_(std::move(data_end)),
+        data_ends_(std::move(data_ends)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -47,8 +54,19 @@ class FakeServer {
     thread_.join();
   }
   int port() const { return port_; }
-  std::string data() const { return data_; }
-  std::string commands() const { return commands_; }
+  // Safe while the server runs: a client that does not wait for the replies
+  // may look before the server is done.
+  std::string data() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return data_;
+  }
+  std::string commands() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return commands_;
+  }
+  // Messages whose final "." arrived with more bytes behind it in the same
+  // read (the next transaction's commands, pipelined).
+  int data_ends_with_more() const { return data_ends_with_more_; }
 
  private:
   void Run() {
@@ -60,7 +78,7 @@ class FakeServer {
     }
   }
   void Send(int c, const std::string& s) {
-    if (!s.empty()) (void)!write(c, s.data(), s.size());
+    if (!s.empty()) (void)!send(c, s.data(), s.size(), MSG_NOSIGNAL);  // the client may be gone
   }
   void Serve(int c) {
     Send(c, greeting_);
@@ -82,17 +100,27 @@ class FakeServer {
           size_t e = buf.rfind(".\r\n", 0) == 0 ? 0 : buf.find("\r\n.\r\n");
           if (e == std::string::npos) break;
           size_t end = e == 0 && buf[0] == '.' ? 3 : e + 5;
-          data_ += buf.substr(0, end);
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            data_ += buf.substr(0, end);
+          }
           buf.erase(0, end);
           in_data = false;
-          Send(c, data_end_);
+          if (!buf.empty()) ++data_ends_with_more_;
+          std::string reply = messages_ < data_ends_.size() ? data_ends_[messages_] : data_end_;
+          ++messages_;
+          Send(c, reply);
+          if (reply.rfind("421", 0) == 0) return;
           continue;
         }
         size_t e = buf.find("\r\n");
         if (e == std::string::npos) break;
         std::string line = buf.substr(0, e);
         buf.erase(0, e + 2);
-        commands_ += line + "\n";
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          commands_ += line + "\n";
+        }
         std::string reply = "250 ok\r\n";
         for (const auto& [prefix, r] : replies_) {
           if (line.rfind(prefix, 0) == 0) reply = r;
@@ -112,9 +140,13 @@ class FakeServer {
   std::string greeting_;
   std::map<std::string, std::string> replies_;
   std::string data_end_;
+  std::vector<std::string> data_ends_;
+  size_t messages_ = 0;
+  std::atomic<int> data_ends_with_more_{0};
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
   std::string data_, commands_;
   std::thread thread_;
 };
@@ -225,6 +257,171 @@ TEST(SmtpSession, ServiceClosingAndSilenceAfterTheDot) {
     EXPECT_EQ(r.stage, SmtpStage::kDataEnd);  // the uncertain window
     EXPECT_TRUE(r.connection_lost);
   }
+}
+
+// Send's `next`: a chain of transactions, each one's MAIL, RCPT and DATA
+// behind the previous one's data.
+class Chain {
+ public:
+  Chain(SmtpSession* s, std::vector<std::string> rcpts, std::vector<std::string> messages)
+      : s_(s), rcpts_(std::move(rcpts)), messages_(std::move(messages)) {}
+  // Sends message k, offering message k+1 (when there is one) as next.
+  SmtpResult Send(size_t k) {
+    SmtpNextFn next = [this, k](SmtpEnvelope* e) {
+      if (k + 1 >= rcpts_.size()) return false;
+      *e = SmtpEnvelope{from_, rcpts_[k + 1], messages_[k + 1]};
+      return true;
+    };
+    return s_->Send(from_, rcpts_[k], messages_[k], next);
+  }
+  const std::string& rcpt(size_t k) const { return rcpts_[k]; }
+  const std::string& message(size_t k) const { return messages_[k]; }
+  const std::string& from() const { return from_; }
+
+ private:
+  SmtpSession* s_;
+  std::string from_ = "a@x.example";
+  std::vector<std::string> rcpts_, messages_;
+};
+
+const char kPipeliningEhlo[] = "250-fake\r\n250-PIPELINING\r\n250 SIZE 100000\r\n";
+
+TEST(SmtpSession, ChainedTransactionsGoOneRoundTripEach) {
+  FakeServer srv("220 ok\r\n", {{"EHLO", kPipeliningEhlo}});
+  SmtpSession s(Opts(srv.port()));
+  ASSERT_TRUE(s.Open().ok);
+  Chain chain(&s, {"b1@y.example", "b2@y.example", "b3@y.example"},
+              {"Subject: 1\r\n\r\none\r\n", "Subject: 2\r\n\r\n.two\r\n", "Subject: 3\r\n\r\nthree\r\n"});
+  for (size_t k = 0; k < 3; ++k) {
+    SmtpResult r = chain.Send(k);
+    EXPECT_TRUE(r.ok) << k << " " << r.Describe();
+  }
+  s.Quit();
+  EXPECT_EQ(srv.data(),
+            "Subject: 1\r\n\r\none\r\n.\r\nSubject: 2\r\n\r\n..two\r\n.\r\n"
+            "Subject: 3\r\n\r\nthree\r\n.\r\n");
+  EXPECT_EQ(srv.data_ends_with_more(), 2);  // messages 2 and 3 were started early
+  EXPECT_NE(srv.commands().find("RCPT TO:<b3@y.example>\nDATA\nQUIT"), std::string::npos)
+      << srv.commands();
+}
+
+TEST(SmtpSession, ChainedTransactionAfterARefusedOrLostMessage) {
+  {
+    // The first message is refused at its "."; the one behind it still goes.
+    FakeServer srv("220 ok\r\n", {{"EHLO", kPipeliningEhlo}}, "250 ok\r\n",
+                   {"554 5.7.1 rejected\r\n"});
+    SmtpSession s(Opts(srv.port()));
+    ASSERT_TRUE(s.Open().ok);
+    Chain chain(&s, {"b1@y.example", "b2@y.example"}, {"one\r\n", "two\r\n"});
+    SmtpResult r = chain.Send(0);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.stage, SmtpStage::kDataEnd);
+    EXPECT_EQ(r.reply.code, 554);
+    EXPECT_FALSE(r.connection_lost);
+    r = chain.Send(1);
+    EXPECT_TRUE(r.ok) << r.Describe();
+    s.Quit();
+    EXPECT_EQ(srv.data(), "one\r\n.\r\ntwo\r\n.\r\n");
+  }
+  {
+    // A 421 to the first "." and the server hangs up: the second was only
+    // started (MAIL, RCPT, DATA; none of its data), and fails where nothing
+    // was taken, with no reply: the transport tries it on a new connection.
+    FakeServer srv("220 ok\r\n", {{"EHLO", kPipeliningEhlo}}, "250 ok\r\n",
+                   {"421 4.3.2 shutting down\r\n"});
+    SmtpSession s(Opts(srv.port()));
+    ASSERT_TRUE(s.Open().ok);
+    Chain chain(&s, {"b1@y.example", "b2@y.example"}, {"one\r\n", "two\r\n"});
+    SmtpResult r = chain.Send(0);
+    EXPECT_EQ(r.reply.code, 421);
+    EXPECT_TRUE(r.connection_lost);
+    r = chain.Send(1);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.stage, SmtpStage::kMail);
+    EXPECT_EQ(r.reply.code, 0);
+    EXPECT_TRUE(r.connection_lost);
+    EXPECT_EQ(srv.data(), "one\r\n.\r\n");
+  }
+  {
+    // The message behind is refused at RCPT: RSET, and the connection goes on.
+    FakeServer srv("220 ok\r\n", {{"EHLO", kPipeliningEhlo},
+                                   {"RCPT TO:<bad@", "550 5.1.1 no such user\r\n"}});
+    SmtpSession s(Opts(srv.port()));
+    ASSERT_TRUE(s.Open().ok);
+    Chain chain(&s, {"b1@y.example", "bad@y.example", "b3@y.example"},
+                {"one\r\n", "two\r\n", "three\r\n"});
+    EXPECT_TRUE(chain.Send(0).ok);
+    SmtpResult r = chain.Send(1);
+    EXPECT_EQ(r.stage, SmtpStage::kRcpt);
+    EXPECT_EQ(r.reply.code, 550);
+    EXPECT_FALSE(r.connection_lost);
+    // Message 3 was not started early (message 2's data never went), so
+    // this is an ordinary transaction.
+    EXPECT_TRUE(s.Send(chain.from(), chain.rcpt(2), chain.message(2)).ok);
+    s.Quit();
+    EXPECT_NE(srv.commands().find("RSET"), std::string::npos);
+    // (This server takes DATA without a recipient: ended empty.)
+    EXPECT_EQ(srv.data(), "one\r\n.\r\n.\r\nthree\r\n.\r\n");
+  }
+}
+
+TEST(SmtpSession, AStartedTransactionNotSentIsAbortedByClosing) {
+  for (bool quit : {false, true}) {
+    FakeServer srv("220 ok\r\n", {{"EHLO", kPipeliningEhlo}});
+    SmtpSession s(Opts(srv.port()));
+    ASSERT_TRUE(s.Open().ok);
+    Chain chain(&s, {"b1@y.example", "b2@y.example", "b3@y.example"},
+                {"one\r\n", "two\r\n", "three\r\n"});
+    EXPECT_TRUE(chain.Send(0).ok);  // message 2 started: its DATA got 354
+    if (quit) {
+      s.Quit();  // no "QUIT": it would be message text
+    } else {
+      SmtpResult r = s.Send(chain.from(), chain.rcpt(2), chain.message(2));  // not message 2
+      EXPECT_FALSE(r.ok);
+      EXPECT_EQ(r.stage, SmtpStage::kMail);
+      EXPECT_TRUE(r.connection_lost);
+    }
+    EXPECT_FALSE(s.is_open());
+    // Message 2's data never went; the server got nothing but message 1.
+    for (int i = 0; i < 100 && srv.commands().find("RCPT TO:<b2@") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(srv.data(), "one\r\n.\r\n");
+    EXPECT_EQ(srv.commands().find("QUIT"), std::string::npos) << srv.commands();
+  }
+}
+
+TEST(SmtpSession, ANextTransactionTheServerCannotTakeIsNotStartedEarly) {
+  // No SMTPUTF8 here: the second message needs it and fails locally in its
+  // own Send; nothing of it was sent.
+  FakeServer srv("220 ok\r\n", {{"EHLO", kPipeliningEhlo}});
+  SmtpSession s(Opts(srv.port()));
+  ASSERT_TRUE(s.Open().ok);
+  Chain chain(&s, {"b1@y.example", "b\xc3\xbc@y.example"}, {"one\r\n", "two\r\n"});
+  EXPECT_TRUE(chain.Send(0).ok);
+  SmtpResult r = chain.Send(1);
+  EXPECT_EQ(r.reply.code, 553);
+  EXPECT_TRUE(s.is_open());
+  s.Quit();
+  EXPECT_EQ(srv.data_ends_with_more(), 0);
+  EXPECT_EQ(srv.commands().find("b\xc3\xbc@"), std::string::npos);
+}
+
+TEST(SmtpSession, NextIsNotAskedWithoutPipelining) {
+  FakeServer srv("220 ok\r\n", {{"EHLO", "250-fake\r\n250 SIZE 100000\r\n"}});
+  SmtpSession s(Opts(srv.port()));
+  ASSERT_TRUE(s.Open().ok);
+  int asked = 0;
+  SmtpNextFn next = [&](SmtpEnvelope*) {
+    ++asked;
+    return false;
+  };
+  EXPECT_TRUE(s.Send("a@x.example", "b@y.example", "one\r\n", next).ok);
+  s.Quit();
+  EXPECT_EQ(asked, 0);
+  EXPECT_NE(srv.commands().find("MAIL FROM:<a@x.example> SIZE=8\nRCPT TO:<b@y.example>\nDATA\nQUIT"),
+            std::string::npos)
+      << srv.commands();
 }
 
 TEST(SmtpSession, TlsRequiredWithoutStarttlsFailsClosed) {

@@ -75,6 +75,7 @@ class DirTransport final : public Transport {
 };
 
 class DestinationShaper;
+struct SmtpEnvelope;
 struct SmtpOptions;
 struct SmtpResult;
 
@@ -87,6 +88,12 @@ class SmtpConnection {
   virtual bool is_open() const = 0;
   virtual SmtpResult Send(const std::string& from, const std::string& rcpt,
                           const std::string& message) = 0;
+  // Send, and once this message's data is about to go, ask `next` for the
+  // transaction to start behind it on this connection (SmtpSession::Send:
+  // the caller must send that one next here). The default never asks.
+  virtual SmtpResult SendThen(const std::string& from, const std::string& rcpt,
+                              const std::string& message,
+                              const std::function<bool(SmtpEnvelope*)>& next);
   virtual void Quit() = 0;
 };
 
@@ -98,7 +105,10 @@ class SmtpConnection {
 //
 // Connections: at most `concurrency` messages in flight, on connections
 // kept open across batches in a pool per destination host (the relay, or
-// each MX host) and used for many messages.
+// each MX host) and used for many messages. Through a relay that offers
+// PIPELINING, a connection starts its next message (MAIL, RCPT, DATA)
+// behind the current one's data, so each message costs one round trip; the
+// next message takes over the current one's shaping slot then.
 //
 // Shaping (ratelimit/DestinationShaper on the injected Clock): `rate` is a
 // token bucket over all messages; a recipient domain listed in
@@ -149,8 +159,14 @@ class SmtpTransport final : public Transport {
   struct Pool;
   struct Attempt;
   explicit SmtpTransport(std::unique_ptr<Config> cfg);
-  Outcome SendOne(const GuardedMessage& m, const std::string& domain);
-  Attempt SendVia(const std::string& host, int port, const GuardedMessage& m);
+  // `next` (relay only, may be null): picks the message to start behind
+  // this one on its connection. *kept: the connection, when `next` picked
+  // one, for that message's SendOne.
+  using NextFn = std::function<bool(SmtpEnvelope*)>;
+  Outcome SendOne(const GuardedMessage& m, const std::string& domain, const NextFn* next,
+                  std::unique_ptr<SmtpConnection>* kept);
+  Attempt SendVia(const std::string& host, int port, const GuardedMessage& m, const NextFn* next,
+                  std::unique_ptr<SmtpConnection>* kept);
   // A transient outcome when the run is stopping or the destination host
   // `key` is paused. *Locked: mu_ held.
   std::optional<Outcome> FailFast(const std::string& key);

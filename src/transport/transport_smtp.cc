@@ -67,6 +67,12 @@ struct SmtpTransport::Attempt {
   BounceVerdict verdict;
 };
 
+SmtpResult SmtpConnection::SendThen(const std::string& from, const std::string& rcpt,
+                                    const std::string& message,
+                                    const std::function<bool(SmtpEnvelope*)>&) {
+  return Send(from, rcpt, message);
+}
+
 namespace {
 
 class SessionConnection final : public SmtpConnection {
@@ -77,6 +83,11 @@ class SessionConnection final : public SmtpConnection {
   SmtpResult Send(const std::string& from, const std::string& rcpt,
                   const std::string& message) override {
     return s_.Send(from, rcpt, message);
+  }
+  SmtpResult SendThen(const std::string& from, const std::string& rcpt,
+                      const std::string& message,
+                      const std::function<bool(SmtpEnvelope*)>& next) override {
+    return s_.Send(from, rcpt, message, next);
   }
   void Quit() override { s_.Quit(); }
 
@@ -264,59 +275,97 @@ std::vector<Outcome> SmtpTransport::SendBatch(const std::vector<const GuardedMes
   }
   size_t queued = batch.size();
   size_t rr = 0;
+  const size_t none = batch.size();
   auto work = [&]() {
+    // A message this worker's connection has started behind the previous
+    // one (SendOne's `next`), with that connection; it has the previous
+    // one's shaping slot and is no longer queued.
+    size_t chained = none;
+    int chained_cls = 0;
+    std::unique_ptr<SmtpConnection> kept;
     std::unique_lock<std::mutex> lock(mu_);
-    while (queued > 0) {
-      // When the run is stopping, the rest fail fast without waiting.
-      if (!stop_reason_.empty()) {
-        for (auto& q : queues) {
-          for (size_t i : q) out[i] = {Outcome::Kind::kTransient, stop_reason_, true};
-          q.clear();
-        }
-        queued = 0;
-        break;
-      }
-      int64_t wait = DestinationShaper::kUntilFinish;
-      size_t picked = batch.size();
+    while (queued > 0 || chained != none) {
+      size_t picked = none;
       int cls = 0;
-      bool failed_fast = false;
-      for (size_t k = 0; k < queues.size() && picked == batch.size(); ++k) {
-        int c = static_cast<int>((rr + k) % queues.size());
-        if (queues[c].empty()) continue;
-        // A message that would only fail fast (its destination is paused)
-        // spends no token and no slot: a paused relay must not make the
-        // rest of the batch wait for the rate limit just to be deferred.
-        if (auto o = FailFastLocked(domains[queues[c].front()])) {
-          out[queues[c].front()] = std::move(*o);
-          queues[c].pop_front();
-          --queued;
-          failed_fast = true;
+      if (chained != none) {
+        picked = chained;
+        cls = chained_cls;
+        chained = none;
+      } else {
+        // When the run is stopping, the rest fail fast without waiting.
+        if (!stop_reason_.empty()) {
+          for (auto& q : queues) {
+            for (size_t i : q) out[i] = {Outcome::Kind::kTransient, stop_reason_, true};
+            q.clear();
+          }
+          queued = 0;
           break;
         }
-        int64_t ns = shaper_->TryStart(c);
-        if (ns == 0) {
-          picked = queues[c].front();
-          queues[c].pop_front();
-          cls = c;
-          rr = static_cast<size_t>(c) + 1;
-        } else {
-          wait = std::min(wait, ns);
+        int64_t wait = DestinationShaper::kUntilFinish;
+        bool failed_fast = false;
+        for (size_t k = 0; k < queues.size() && picked == none; ++k) {
+          int c = static_cast<int>((rr + k) % queues.size());
+          if (queues[c].empty()) continue;
+          // A message that would only fail fast (its destination is paused)
+          // spends no token and no slot: a paused relay must not make the
+          // rest of the batch wait for the rate limit just to be deferred.
+          if (auto o = FailFastLocked(domains[queues[c].front()])) {
+            out[queues[c].front()] = std::move(*o);
+            queues[c].pop_front();
+            --queued;
+            failed_fast = true;
+            break;
+          }
+          int64_t ns = shaper_->TryStart(c);
+          if (ns == 0) {
+            picked = queues[c].front();
+            queues[c].pop_front();
+            cls = c;
+            rr = static_cast<size_t>(c) + 1;
+          } else {
+            wait = std::min(wait, ns);
+          }
         }
+        if (failed_fast) continue;
+        if (picked == none) {
+          Wait(lock, wait);
+          continue;
+        }
+        --queued;
       }
-      if (failed_fast) continue;
-      if (picked == batch.size()) {
-        Wait(lock, wait);
-        continue;
-      }
-      --queued;
       lock.unlock();
-      Outcome o = SendOne(*batch[picked], domains[picked]);
+      // Through a relay: the next queued message of the same limit class
+      // that may start now, to go behind this one on its connection. It
+      // takes over this one's slot, so the class's count is unchanged
+      // (another class would free a slot of this one's while its last
+      // reply is still to come).
+      size_t next_i = none;
+      NextFn next = [&](SmtpEnvelope* e) {
+        std::lock_guard<std::mutex> l(mu_);
+        if (!stop_reason_.empty() || queues[cls].empty()) return false;
+        size_t i = queues[cls].front();
+        if (FailFastLocked(domains[i])) return false;  // the loop above settles it
+        if (shaper_->TryHandOver(cls, cls) != 0) return false;
+        queues[cls].pop_front();
+        --queued;
+        next_i = i;
+        *e = SmtpEnvelope{batch[i]->envelope_from(), batch[i]->recipient(), batch[i]->bytes()};
+        return true;
+      };
+      Outcome o = SendOne(*batch[picked], domains[picked], cfg_->mx ? nullptr : &next, &kept);
       lock.lock();
       out[picked] = std::move(o);
-      shaper_->Finish(cls);
+      if (next_i == none) {
+        shaper_->Finish(cls);
+      } else {
+        chained = next_i;  // its slot is the one this message had
+        chained_cls = cls;
+      }
       cv_.notify_all();
     }
     cv_.notify_all();
+    lock.unlock();
+    if (kept) kept->Quit();  // not expected: a chained message always takes it
   };
   size_t workers = std::min(batch.size(), static_cast<size_t>(cfg_->concurrency));
   if (workers <= 1) {
@@ -367,11 +416,17 @@ void SmtpTransport::Pause(const std::string& key, const std::string& why) {
   pause_reason_[key] = why;
 }
 
-Outcome SmtpTransport::SendOne(const GuardedMessage& m, const std::string& domain) {
+Outcome SmtpTransport::SendOne(const GuardedMessage& m, const std::string& domain,
+                               const NextFn* next, std::unique_ptr<SmtpConnection>* kept) {
   if (!cfg_->mx) {
     std::string key = HostKey(cfg_->smtp.host, cfg_->smtp.port);
-    if (auto o = FailFast(key)) return *o;
-    Attempt a = SendVia(cfg_->smtp.host, cfg_->smtp.port, m);
+    if (auto o = FailFast(key)) {
+      // A connection that started this message cannot just be given back.
+      if (*kept) (*kept)->Quit();
+      kept->reset();
+      return *o;
+    }
+    Attempt a = SendVia(cfg_->smtp.host, cfg_->smtp.port, m, next, kept);
     return ToOutcome(a.verdict);
   }
   auto route = cfg_->routes->Get(domain);
@@ -386,7 +441,7 @@ Outcome SmtpTransport::SendOne(const GuardedMessage& m, const std::string& domai
       last = *o;
       continue;
     }
-    Attempt a = SendVia(h.address.ip, h.address.port, m);
+    Attempt a = SendVia(h.address.ip, h.address.port, m, nullptr, nullptr);
     if (!a.verdict.try_next_host) return ToOutcome(a.verdict);
     last = ToOutcome(a.verdict);
     last.detail = h.name + " " + last.detail;
@@ -395,10 +450,13 @@ Outcome SmtpTransport::SendOne(const GuardedMessage& m, const std::string& domai
 }
 
 SmtpTransport::Attempt SmtpTransport::SendVia(const std::string& host, int port,
-                                              const GuardedMessage& m) {
+                                              const GuardedMessage& m, const NextFn* next,
+                                              std::unique_ptr<SmtpConnection>* kept) {
   std::string key = HostKey(host, port);
   std::string shown = cfg_->mx ? key : describe_;
-  std::unique_ptr<SmtpConnection> s = pool_->Take(key);
+  std::unique_ptr<SmtpConnection> s;
+  if (kept != nullptr && *kept) s = std::move(*kept);  // it started this message
+  else s = pool_->Take(key);
   if (!s) {
     SmtpOptions o = cfg_->smtp;
     o.host = host;
@@ -421,12 +479,18 @@ SmtpTransport::Attempt SmtpTransport::SendVia(const std::string& host, int port,
     return r.ok;
   };
   bool reused = s->is_open();
+  bool picked_next = false;
+  NextFn then;
+  if (next != nullptr) {
+    then = [&](SmtpEnvelope* e) { return picked_next = (*next)(e); };
+  }
   if (reused || open()) {
-    SmtpResult r = s->Send(m.envelope_from(), m.recipient(), m.bytes());
+    SmtpResult r = s->SendThen(m.envelope_from(), m.recipient(), m.bytes(), then);
     if (reused && !r.ok && r.connection_lost && r.reply.code == 0 && r.stage == SmtpStage::kMail) {
-      // A kept-open connection the server had closed while idle: nothing of
-      // this transaction was taken, so open a fresh one and try once more.
-      if (open()) r = s->Send(m.envelope_from(), m.recipient(), m.bytes());
+      // A kept-open connection the server had closed while idle, or that
+      // was lost behind the previous message: nothing of this transaction
+      // was taken, so open a fresh one and try once more.
+      if (open()) r = s->SendThen(m.envelope_from(), m.recipient(), m.bytes(), then);
     }
     if (!session_failed) {
       in.stage = r.ok ? BounceInput::Stage::kDone : ToBounceStage(r.stage);
@@ -442,7 +506,10 @@ SmtpTransport::Attempt SmtpTransport::SendVia(const std::string& host, int port,
     if (stop_reason_.empty()) stop_reason_ = v.detail;
   }
   if (v.pause_destination) Pause(key, v.detail);
-  if (s->is_open()) pool_->Put(key, std::move(s));
+  if (s->is_open()) {
+    if (picked_next) *kept = std::move(s);  // the next message is started on it
+    else pool_->Put(key, std::move(s));
+  }
   return Attempt{std::move(v)};
 }
 

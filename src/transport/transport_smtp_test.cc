@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "dns/dns.h"
@@ -48,7 +49,14 @@ struct World {
   std::map<std::string, std::vector<std::string>> by_host;  // "host:port" -> recipients
   std::map<std::string, int> in_flight, max_in_flight;      // per domain, and "*" for all
   std::map<std::string, SmtpResult> open_result;            // per "host:port"; default ok
+  std::map<std::string, SmtpResult> send_result;            // per recipient; default ok
   std::atomic<int> opens{0};
+  // Pipelining: SendThen asks for the next message, which must then be the
+  // connection's next Send.
+  bool pipelining = false;
+  std::atomic<int> started_early{0}, out_of_order{0};
+  int policy_after_opens = -1;  // >= 0: later opens fail the TLS policy
+  std::map<std::string, int> sends;  // per recipient
 };
 
 std::string Domain(const std::string& rcpt) { return rcpt.substr(rcpt.rfind('@') + 1); }
@@ -58,16 +66,32 @@ class FakeConnection final : public SmtpConnection {
   FakeConnection(World* w, const SmtpOptions& o)
       : w_(w), key_(o.host + ":" + std::to_string(o.port)) {}
   SmtpResult Open() override {
-    ++w_->opens;
+    int n = w_->opens++;
     std::lock_guard<std::mutex> l(w_->mu);
+    if (w_->policy_after_opens >= 0 && n >= w_->policy_after_opens) {
+      SmtpResult r;
+      r.stage = SmtpStage::kStartTls;
+      r.error = "the server does not offer STARTTLS";
+      r.connection_lost = true;
+      r.policy = true;
+      return r;
+    }
     auto it = w_->open_result.find(key_);
     if (it != w_->open_result.end()) return it->second;
     open_ = true;
     return Ok();
   }
   bool is_open() const override { return open_; }
-  SmtpResult Send(const std::string&, const std::string& rcpt, const std::string&) override {
+  SmtpResult Send(const std::string& from, const std::string& rcpt,
+                  const std::string& m) override {
+    return SendThen(from, rcpt, m, nullptr);
+  }
+  SmtpResult SendThen(const std::string&, const std::string& rcpt, const std::string&,
+                      const std::function<bool(SmtpEnvelope*)>& next) override {
+    if (!primed_.empty() && primed_ != rcpt) ++w_->out_of_order;
+    primed_.clear();
     std::string d = Domain(rcpt);
+    SmtpResult result = Ok();
     {
       std::lock_guard<std::mutex> l(w_->mu);
       for (const std::string& k : {d, std::string("*")}) {
@@ -75,14 +99,28 @@ class FakeConnection final : public SmtpConnection {
       }
       w_->sent_at[d].push_back(w_->clock.MonotonicNanos());
       w_->by_host[key_].push_back(rcpt);
+      ++w_->sends[rcpt];
+      auto it = w_->send_result.find(rcpt);
+      if (it != w_->send_result.end()) result = it->second;
     }
     std::this_thread::sleep_for(std::chrono::microseconds(20));  // real overlap
-    std::lock_guard<std::mutex> l(w_->mu);
-    --w_->in_flight[d];
-    --w_->in_flight["*"];
-    return Ok();
+    SmtpEnvelope e;
+    if (w_->pipelining && next && next(&e)) {
+      primed_ = std::string(e.rcpt);
+      ++w_->started_early;
+    }
+    {
+      std::lock_guard<std::mutex> l(w_->mu);
+      --w_->in_flight[d];
+      --w_->in_flight["*"];
+    }
+    if (result.connection_lost) Quit();
+    return result;
   }
-  void Quit() override { open_ = false; }
+  void Quit() override {
+    open_ = false;
+    primed_.clear();
+  }
 
  private:
   static SmtpResult Ok() {
@@ -94,6 +132,7 @@ class FakeConnection final : public SmtpConnection {
   World* w_;
   std::string key_;
   bool open_ = false;
+  std::string primed_;  // the recipient started behind the last message
 };
 
 SmtpTransport::Hooks FakeHooks(World* w) {
@@ -144,8 +183,9 @@ struct RunResult {
 // 12,000 messages (a quarter to gmail.com, 300 to slow.example, the rest to
 // other.example) through a relay with rate = 200, concurrency = 8 and the
 // given domain limits, on fake time.
-RunResult RunThirtySeconds(std::vector<DomainLimits> domains) {
+RunResult RunThirtySeconds(std::vector<DomainLimits> domains, bool pipelining = false) {
   World w;
+  w.pipelining = pipelining;
   TransportConfig t = Relay();
   t.rate = 200;
   t.concurrency = 8;
@@ -175,6 +215,10 @@ RunResult RunThirtySeconds(std::vector<DomainLimits> domains) {
   r.max_all = w.max_in_flight["*"];
   r.gmail_sent = w.sent_at["gmail.com"].size();
   r.end_ns = w.clock.MonotonicNanos();
+  EXPECT_EQ(w.out_of_order.load(), 0);
+  if (pipelining) {
+    EXPECT_GT(w.started_early.load(), 0);
+  }
   std::printf(
       "fake 30 s: gmail.com %.2f/s, slow.example %.2f/s, all %.2f/s; most in flight: "
       "gmail.com %d, all %d\n",
@@ -209,6 +253,74 @@ TEST(SmtpTransportShaping, DomainConcurrencyHoldsToo) {
   EXPECT_GE(r.gmail, 50 * 0.5);
   EXPECT_NEAR(r.slow, 5, 5 * 0.05);
   EXPECT_NEAR(r.all, 200, 200 * 0.05);
+}
+
+// The same with a relay that pipelines: a connection starts its next
+// message behind the current one, which hands over its slot; the limits
+// hold just the same, and the started message is always the connection's
+// next one.
+TEST(SmtpTransportShaping, LimitsHoldWhenConnectionsStartTheNextMessageEarly) {
+  RunResult r = RunThirtySeconds({{"gmail.com", 50, 0}, {"slow.example", 5, 0}}, true);
+  EXPECT_NEAR(r.gmail, 50, 50 * 0.05);
+  EXPECT_NEAR(r.slow, 5, 5 * 0.05);
+  EXPECT_NEAR(r.all, 200, 200 * 0.05);
+  EXPECT_LE(r.max_all, 8);
+  EXPECT_EQ(r.gmail_sent, 3000u);
+  r = RunThirtySeconds({{"gmail.com", 50, 2}, {"slow.example", 5, 1}}, true);
+  EXPECT_LE(r.max_gmail, 2);
+  EXPECT_LE(r.max_all, 8);
+  EXPECT_NEAR(r.slow, 5, 5 * 0.05);
+  EXPECT_NEAR(r.all, 200, 200 * 0.05);
+}
+
+// Messages started behind one whose connection is lost after its data (no
+// reply to the "."): each goes exactly once, on a new connection; and when
+// that new connection fails the run (TLS policy), the message fails fast
+// with the stop, unsent, like the rest. None is lost, none goes twice.
+TEST(SmtpTransportShaping, AMessageStartedBehindALostConnectionGoesOnce) {
+  SmtpResult lost;
+  lost.stage = SmtpStage::kDataEnd;
+  lost.error = "timed out";
+  lost.connection_lost = true;
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 60; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
+  auto msgs = Messages(rcpts);
+  const std::set<int> lost_at = {3, 17, 18, 40};
+  World w;
+  w.pipelining = true;
+  for (int i : lost_at) w.send_result[rcpts[i]] = lost;
+  TransportConfig t = Relay();
+  t.concurrency = 2;
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
+  ASSERT_TRUE(tr.ok());
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  EXPECT_EQ(w.out_of_order.load(), 0);
+  EXPECT_GT(w.started_early.load(), 30);
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ(w.sends[rcpts[i]], 1) << rcpts[i];
+    EXPECT_EQ(got[i].kind, lost_at.count(i) ? Outcome::Kind::kUncertain : Outcome::Kind::kDelivered)
+        << rcpts[i] << ": " << got[i].detail;
+  }
+  EXPECT_EQ(w.opens.load(), 2 + 4);  // a new connection after each loss
+
+  World w2;
+  w2.pipelining = true;
+  w2.send_result[rcpts[5]] = lost;
+  w2.policy_after_opens = 1;
+  t.concurrency = 1;
+  auto tr2 = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w2));
+  ASSERT_TRUE(tr2.ok());
+  got = (*tr2)->SendBatch(Ptrs(msgs));
+  EXPECT_EQ(w2.out_of_order.load(), 0);
+  EXPECT_EQ(got[5].kind, Outcome::Kind::kUncertain);
+  EXPECT_TRUE(got[6].stop_run) << got[6].detail;
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_EQ(w2.sends[rcpts[i]], i <= 5 ? 1 : 0) << rcpts[i];
+    if (i > 5) {
+      EXPECT_EQ(got[i].kind, Outcome::Kind::kTransient) << got[i].detail;
+      EXPECT_TRUE(got[i].stop_run) << got[i].detail;
+    }
+  }
 }
 
 // Without a rate, only concurrency shapes: nothing waits on the clock.
