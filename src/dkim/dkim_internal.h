@@ -22,6 +22,7 @@ namespace sealmail {
 struct DkimKeyAccess {
   static EVP_PKEY* Get(const DkimPublicKey& k) { return k.pkey_.get(); }
   static EVP_PKEY* Get(const DkimPrivateKey& k) { return k.pkey_.get(); }
+  static std::shared_ptr<EVP_PKEY> Shared(const DkimPrivateKey& k) { return k.pkey_; }
   // Takes ownership of pkey (an RSA or Ed25519 key).
   static Result<DkimPublicKey> MakePublic(EVP_PKEY* pkey);
 };

@@ -201,6 +201,49 @@ Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
   return signer;
 }
 
+namespace {
+
+// A signing context set up for one key, per thread: setting one up fetches
+// the algorithm from OpenSSL's provider every time (~1 µs for Ed25519, ~3 µs
+// for RSA, under a lock the compose threads share). RSA: a context after
+// EVP_PKEY_sign_init with PKCS#1 v1.5 and SHA-256, used for many
+// signatures; Ed25519: an EVP_MD_CTX after EVP_DigestSignInit, copied for
+// each (its one-shot sign cannot be repeated). Holding the key keeps its
+// address from being taken by another key while the context refers to it.
+struct SigningContext {
+  std::shared_ptr<EVP_PKEY> key;  // null: not set up
+  DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> rsa;
+  EvpMdCtxPtr ed;
+};
+
+SigningContext* SigningContextFor(const DkimPrivateKey& k, DkimAlgorithm alg) {
+  thread_local SigningContext sc;
+  EVP_PKEY* pkey = DkimKeyAccess::Get(k);
+  if (sc.key.get() == pkey && sc.algorithm == alg) return &sc;
+  sc.key.reset();
+  sc.rsa.reset();
+  sc.ed.reset();
+  if (alg == DkimAlgorithm::kRsaSha256) {
+    sc.rsa.reset(EVP_PKEY_CTX_new(pkey, nullptr));
+    if (!sc.rsa || EVP_PKEY_sign_init(sc.rsa.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(sc.rsa.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(sc.rsa.get(), DkimSha256()) != 1) {
+      return nullptr;
+    }
+  } else {
+    sc.ed.reset(EVP_MD_CTX_new());
+    if (!sc.ed || EVP_DigestSignInit(sc.ed.get(), nullptr, nullptr, nullptr, pkey) != 1) {
+      return nullptr;
+    }
+  }
+  sc.key = DkimKeyAccess::Shared(k);
+  sc.algorithm = alg;
+  return &sc;
+}
+
+}  // namespace
+
 Result<std::string> DkimSigner::Sign(std::string_view message, int64_t now_unix) const {
   std::string out;
   SM_RETURN_IF_ERROR(SignInto(message, now_unix, 0, &out));
@@ -290,22 +333,20 @@ Status DkimSigner::SignInto(std::string_view message, int64_t now_unix, size_t e
       EVP_DigestFinal_ex(ctx.get(), digest, &dlen) != 1) {
     return Status::Internal("DKIM: header digest failed");
   }
-  EVP_PKEY* pkey = DkimKeyAccess::Get(key_);
   unsigned char sig[512];
   size_t siglen = sizeof sig;
+  SigningContext* sc = SigningContextFor(key_, options_.algorithm);
+  if (sc == nullptr) return Status::Internal("DKIM: signing setup failed");
   if (options_.algorithm == DkimAlgorithm::kRsaSha256) {
-    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> pctx(EVP_PKEY_CTX_new(pkey, nullptr));
-    if (!pctx || EVP_PKEY_sign_init(pctx.get()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(pctx.get(), RSA_PKCS1_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(pctx.get(), DkimSha256()) != 1 ||
-        EVP_PKEY_sign(pctx.get(), sig, &siglen, digest, dlen) != 1) {
+    if (EVP_PKEY_sign(sc->rsa.get(), sig, &siglen, digest, dlen) != 1) {
+      sc->key.reset();  // set up afresh next time
       return Status::Internal("DKIM: RSA signing failed");
     }
   } else {
     // RFC 8463 §3: PureEdDSA over the SHA-256 of the header hash input.
-    EVP_MD_CTX_reset(ctx.get());
-    if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey) != 1 ||
+    if (EVP_MD_CTX_copy_ex(ctx.get(), sc->ed.get()) != 1 ||
         EVP_DigestSign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
+      sc->key.reset();
       return Status::Internal("DKIM: Ed25519 signing failed");
     }
   }

@@ -106,6 +106,37 @@ TEST(DkimSignTest, RoundTripEveryAlgorithmAndCanonicalization) {
   }
 }
 
+// Each thread keeps a signing context for the last key it signed with:
+// signers of different keys and algorithms, used in turn on one thread and
+// on several, and a key made after another is gone, each sign with their
+// own key (a context kept for the wrong key fails verification).
+TEST(DkimSignTest, SignersTakingTurnsEachSignWithTheirOwnKey) {
+  // Two of each algorithm, side by side: the same algorithm twice in a row.
+  std::vector<DkimSigner> signers;
+  signers.push_back(MakeSigner(kSetups[1], Key("RSA", 2048)));
+  signers.push_back(MakeSigner(kSetups[1], Key("RSA", 2048)));
+  signers.push_back(MakeSigner(kSetups[4], Key("ED25519")));
+  signers.push_back(MakeSigner(kSetups[4], Key("ED25519")));
+  auto check_all = [&]() {
+    for (int turn = 0; turn < 3; ++turn) {
+      for (const DkimSigner& signer : signers) {
+        auto out = signer.SignMessage(kMessage, kNow);
+        ASSERT_TRUE(out.ok()) << out.status().message();
+        EXPECT_EQ(VerifyWith(*out, signer.PublicKey()).result, DkimResult::kPass);
+        size_t i = static_cast<size_t>(&signer - signers.data());
+        EXPECT_NE(VerifyWith(*out, signers[i ^ 1].PublicKey()).result, DkimResult::kPass);
+      }
+    }
+  };
+  check_all();
+  std::thread other(check_all);
+  other.join();
+  // The first RSA signer goes; a new one takes its place (its key may get
+  // the old key's address only if no context still holds the old key).
+  signers[0] = MakeSigner(kSetups[1], Key("RSA", 2048));
+  check_all();
+}
+
 TEST(DkimSignTest, HeaderFieldShape) {
   DkimSigner signer = MakeSigner(kSetups[1], Key("RSA", 2048));
   auto h = signer.Sign(kMessage, kNow);
