@@ -1,8 +1,11 @@
 """A capturing SMTP server for the tests (Debian's python3-aiosmtpd), on
 127.0.0.1 only: optional STARTTLS (required when a certificate is given),
 optional AUTH (required when a user is given), RCPT refused with 550 for
-addresses that start with --reject-prefix. Each message is written to
-OUT/<n>.eml exactly as received, with OUT/<n>.json for its envelope.
+addresses that start with --reject-prefix, optional PIPELINING advertised
+(--pipelining; aiosmtpd reads commands in order from its stream, so it takes
+pipelined ones as they come). Each message is written to OUT/<n>.eml exactly
+as received, with OUT/<n>.json for its envelope and whether more bytes (the
+next transaction, pipelined) had already arrived behind its final ".".
 Runs until SIGTERM."""
 import argparse
 import asyncio
@@ -33,11 +36,20 @@ class Capture:
         i = next(self.n)
         with open(os.path.join(self.out, f"{i}.eml"), "wb") as f:
             f.write(envelope.original_content)
+        # (StreamReader's buffer: private, but this is a test of our client.)
+        behind = len(getattr(server._reader, "_buffer", b""))
         with open(os.path.join(self.out, f"{i}.json"), "w") as f:
             json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                        "tls": session.ssl is not None,
-                       "auth": bool(getattr(session, "authenticated", False))}, f)
+                       "auth": bool(getattr(session, "authenticated", False)),
+                       "bytes_behind": behind}, f)
         return "250 2.0.0 OK queued"
+
+
+class PipeliningCapture(Capture):
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING", responses[-1]]
 
 
 def main():
@@ -50,6 +62,7 @@ def main():
     p.add_argument("--password")
     p.add_argument("--reject-prefix", default="")
     p.add_argument("--implicit", action="store_true", help="TLS from the first byte (smtps)")
+    p.add_argument("--pipelining", action="store_true", help="advertise PIPELINING")
     a = p.parse_args()
     ctx = None
     if a.cert:
@@ -70,7 +83,8 @@ def main():
         # aiosmtpd counts only STARTTLS as TLS for auth_require_tls.
         kwargs.update(authenticator=auth, auth_required=True,
                       auth_require_tls=ctx is not None and not a.implicit)
-    c = Controller(Capture(a.out, a.reject_prefix), hostname="127.0.0.1", port=a.port, **kwargs)
+    handler = (PipeliningCapture if a.pipelining else Capture)(a.out, a.reject_prefix)
+    c = Controller(handler, hostname="127.0.0.1", port=a.port, **kwargs)
     c.start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 USER, PASSWORD = "mailer", "s3cret-Pa55"
 
 
-def start_server(out, cert=None, key=None, user=None, reject="", implicit=False):
+def start_server(out, cert=None, key=None, user=None, reject="", implicit=False,
+                 pipelining=False):
     os.makedirs(out, exist_ok=True)
     port = free_port()
     argv = [sys.executable, os.path.join(HERE, "smtp_aiosmtpd_server.py"), "--port", str(port),
@@ -31,6 +32,8 @@ def start_server(out, cert=None, key=None, user=None, reject="", implicit=False)
         argv += ["--user", USER, "--password", PASSWORD]
     if implicit:
         argv += ["--implicit"]
+    if pipelining:
+        argv += ["--pipelining"]
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_listening(port, p)
     return p, port
@@ -68,19 +71,22 @@ def test(a):
                        check=True, capture_output=True, timeout=120)
         auth = f'username = "{USER}"\npassword_env = "SM_TEST_PW"\nca_file = "relay-ca.pem"'
 
-        # 1. STARTTLS + AUTH: every message arrives as preview prints it.
+        # 1. STARTTLS + AUTH + PIPELINING: every message arrives as preview
+        # prints it, and the next transaction went behind a message's data.
         out = os.path.join(tmp, "ok-out")
-        srv, port = start_server(out, cert, key, user=True, reject="bad")
+        srv, port = start_server(out, cert, key, user=True, reject="bad", pipelining=True)
         procs.append(srv)
         camp = os.path.join(tmp, "ok")
-        emails = write_campaign(camp, 5, f"smtp://{LOOPBACK}:{port}", auth + "\nconcurrency = 2",
+        emails = write_campaign(camp, 12, f"smtp://{LOOPBACK}:{port}", auth + "\nconcurrency = 2",
                                 bad=["jürgen.müller@d1.example", "bad1@d2.example"])
         shutil.copy(cert, os.path.join(camp, "relay-ca.pem"))
         p = run(a.sealmail, "send", camp, want=3, env=env_with(PASSWORD))
         check(PASSWORD not in p.stdout + p.stderr, "the password was printed")
         stop(srv)
         got = received(out)
-        check(len(got) == 6, f"received {len(got)} messages, want 6")
+        check(len(got) == 13, f"received {len(got)} messages, want 13")
+        behind = sum(1 for env, _ in got if env["bytes_behind"] > 0)
+        check(behind >= 1, "no transaction was pipelined behind a message's data")
         by_rcpt = {}
         for env, raw in got:
             check(len(env["rcpt_tos"]) == 1, f"envelope recipients: {env['rcpt_tos']}")
@@ -96,7 +102,7 @@ def test(a):
             check(no_date(by_rcpt[e]) == no_date(want),
                   f"{e}: received bytes differ from preview\n--- got\n{by_rcpt[e][:600]!r}\n"
                   f"--- want\n{want[:600]!r}")
-        st = check_counts(a.sealmail, camp, sent=6, failed=1)
+        st = check_counts(a.sealmail, camp, sent=13, failed=1)
         db = os.path.join(camp, ".sealmail", "state.db")
         detail = subprocess.run(["sqlite3", db, "SELECT detail FROM recipients WHERE state=4"],
                                 capture_output=True, text=True, timeout=60).stdout
