@@ -215,15 +215,19 @@ struct SigningContext {
   DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> rsa;
   EvpMdCtxPtr ed;
+  void Reset() {
+    key.reset();
+    rsa.reset();
+    ed.reset();
+  }
 };
 
 SigningContext* SigningContextFor(const DkimPrivateKey& k, DkimAlgorithm alg) {
   thread_local SigningContext sc;
   EVP_PKEY* pkey = DkimKeyAccess::Get(k);
+  if (pkey == nullptr) return nullptr;
   if (sc.key.get() == pkey && sc.algorithm == alg) return &sc;
-  sc.key.reset();
-  sc.rsa.reset();
-  sc.ed.reset();
+  sc.Reset();
   if (alg == DkimAlgorithm::kRsaSha256) {
     sc.rsa.reset(EVP_PKEY_CTX_new(pkey, nullptr));
     if (!sc.rsa || EVP_PKEY_sign_init(sc.rsa.get()) != 1 ||
@@ -339,14 +343,20 @@ Status DkimSigner::SignInto(std::string_view message, int64_t now_unix, size_t e
   if (sc == nullptr) return Status::Internal("DKIM: signing setup failed");
   if (options_.algorithm == DkimAlgorithm::kRsaSha256) {
     if (EVP_PKEY_sign(sc->rsa.get(), sig, &siglen, digest, dlen) != 1) {
-      sc->key.reset();  // set up afresh next time
+      sc->Reset();  // set up afresh next time
       return Status::Internal("DKIM: RSA signing failed");
     }
   } else {
     // RFC 8463 §3: PureEdDSA over the SHA-256 of the header hash input.
-    if (EVP_MD_CTX_copy_ex(ctx.get(), sc->ed.get()) != 1 ||
-        EVP_DigestSign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
-      sc->key.reset();
+    // (OpenSSL before 3.0.1 cannot copy a context without a digest: set
+    // one up here then.)
+    bool ready = EVP_MD_CTX_copy_ex(ctx.get(), sc->ed.get()) == 1;
+    if (!ready) {
+      EVP_MD_CTX_reset(ctx.get());
+      ready = EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, sc->key.get()) == 1;
+    }
+    if (!ready || EVP_DigestSign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
+      sc->Reset();
       return Status::Internal("DKIM: Ed25519 signing failed");
     }
   }

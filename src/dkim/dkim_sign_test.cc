@@ -131,9 +131,18 @@ TEST(DkimSignTest, SignersTakingTurnsEachSignWithTheirOwnKey) {
   check_all();
   std::thread other(check_all);
   other.join();
-  // The first RSA signer goes; a new one takes its place (its key may get
-  // the old key's address only if no context still holds the old key).
-  signers[0] = MakeSigner(kSetups[1], Key("RSA", 2048));
+  // This thread signs with the first RSA key last; then that signer and its
+  // key go, and a new RSA key is made: it could take the old key's address
+  // only if the context kept for it did not hold the old key.
+  DkimPrivateKey first = Key("RSA", 2048);
+  std::shared_ptr<EVP_PKEY> first_key = DkimKeyAccess::Shared(first);
+  signers[0] = MakeSigner(kSetups[1], std::move(first));
+  long held = first_key.use_count();  // this test's copy and the signer's
+  ASSERT_TRUE(signers[0].SignMessage(kMessage, kNow).ok());
+  EXPECT_EQ(first_key.use_count(), held + 1);  // and the context kept for this thread
+  signers.erase(signers.begin());
+  EXPECT_EQ(first_key.use_count(), 2);  // this test's copy and the context's
+  signers.insert(signers.begin(), MakeSigner(kSetups[1], Key("RSA", 2048)));
   check_all();
 }
 

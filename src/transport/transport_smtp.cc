@@ -482,7 +482,8 @@ SmtpTransport::Attempt SmtpTransport::SendVia(const std::string& host, int port,
   bool picked_next = false;
   NextFn then;
   if (next != nullptr) {
-    then = [&](SmtpEnvelope* e) { return picked_next = (*next)(e); };
+    // At most one pick per message, whatever the connection does.
+    then = [&](SmtpEnvelope* e) { return !picked_next && (picked_next = (*next)(e)); };
   }
   if (reused || open()) {
     SmtpResult r = s->SendThen(m.envelope_from(), m.recipient(), m.bytes(), then);

@@ -50,6 +50,9 @@ struct World {
   std::map<std::string, int> in_flight, max_in_flight;      // per domain, and "*" for all
   std::map<std::string, SmtpResult> open_result;            // per "host:port"; default ok
   std::map<std::string, SmtpResult> send_result;            // per recipient; default ok
+  std::map<std::string, SmtpResult> send_result_once;       // the first send only
+  std::map<std::string, int> hold_ms;  // per recipient: held this long before returning
+  std::atomic<int> quits_while_started{0};  // Quit with a transaction started behind
   std::atomic<int> opens{0};
   // Pipelining: SendThen asks for the next message, which must then be the
   // connection's next Send.
@@ -102,13 +105,27 @@ class FakeConnection final : public SmtpConnection {
       ++w_->sends[rcpt];
       auto it = w_->send_result.find(rcpt);
       if (it != w_->send_result.end()) result = it->second;
+      auto once = w_->send_result_once.find(rcpt);
+      if (once != w_->send_result_once.end()) {
+        result = once->second;
+        w_->send_result_once.erase(once);
+      }
     }
     std::this_thread::sleep_for(std::chrono::microseconds(20));  // real overlap
     SmtpEnvelope e;
-    if (w_->pipelining && next && next(&e)) {
+    // As SmtpSession: the next one only once this one's DATA is accepted.
+    bool accepted = result.ok || result.stage == SmtpStage::kDataEnd;
+    if (w_->pipelining && accepted && next && next(&e)) {
       primed_ = std::string(e.rcpt);
       ++w_->started_early;
     }
+    int hold = 0;
+    {
+      std::lock_guard<std::mutex> l(w_->mu);
+      auto h = w_->hold_ms.find(rcpt);
+      if (h != w_->hold_ms.end()) hold = h->second;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(hold));
     {
       std::lock_guard<std::mutex> l(w_->mu);
       --w_->in_flight[d];
@@ -118,6 +135,7 @@ class FakeConnection final : public SmtpConnection {
     return result;
   }
   void Quit() override {
+    if (!primed_.empty()) ++w_->quits_while_started;
     open_ = false;
     primed_.clear();
   }
@@ -321,6 +339,74 @@ TEST(SmtpTransportShaping, AMessageStartedBehindALostConnectionGoesOnce) {
       EXPECT_TRUE(got[i].stop_run) << got[i].detail;
     }
   }
+}
+
+// A message started behind another whose connection is then found closed
+// before its MAIL is answered (nothing of it taken) goes again on a new
+// connection, once, and is delivered.
+TEST(SmtpTransportShaping, AStartedMessageLostBeforeItsMailIsAnsweredGoesAgainOnce) {
+  World w;
+  w.pipelining = true;
+  SmtpResult gone;
+  gone.stage = SmtpStage::kMail;
+  gone.error = "connection closed by the server";
+  gone.connection_lost = true;
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 20; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
+  w.send_result_once[rcpts[7]] = gone;
+  TransportConfig t = Relay();
+  t.concurrency = 1;
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
+  ASSERT_TRUE(tr.ok());
+  auto msgs = Messages(rcpts);
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  EXPECT_EQ(w.out_of_order.load(), 0);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(got[i].kind, Outcome::Kind::kDelivered) << rcpts[i] << ": " << got[i].detail;
+    EXPECT_EQ(w.sends[rcpts[i]], i == 7 ? 2 : 1) << rcpts[i];
+  }
+  EXPECT_EQ(w.opens.load(), 2);
+}
+
+// While a connection holds a message started behind its current one,
+// another connection's 421 pauses the relay: the started message fails fast
+// (paused, unsent) and its connection is closed, not given back.
+TEST(SmtpTransportShaping, APauseWhileAMessageIsStartedClosesItsConnection) {
+  World w;
+  w.pipelining = true;
+  SmtpResult bye;
+  bye.stage = SmtpStage::kMail;
+  bye.reply.code = 421;
+  bye.connection_lost = true;
+  std::vector<std::string> rcpts;
+  for (int i = 0; i < 10; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
+  // u0 is taken, starts the next message at once and holds on for 300 ms;
+  // every other message is answered 421 after 100 ms. So whichever
+  // connection does not have u0 pauses the relay while u0's holds a
+  // started message.
+  w.hold_ms[rcpts[0]] = 300;
+  for (int i = 1; i < 10; ++i) {
+    w.send_result[rcpts[i]] = bye;
+    w.hold_ms[rcpts[i]] = 100;
+  }
+  TransportConfig t = Relay();
+  t.concurrency = 2;
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
+  ASSERT_TRUE(tr.ok());
+  auto msgs = Messages(rcpts);
+  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  EXPECT_EQ(w.out_of_order.load(), 0);
+  EXPECT_EQ(w.started_early.load(), 1);
+  EXPECT_EQ(w.quits_while_started.load(), 1);
+  EXPECT_EQ(got[0].kind, Outcome::Kind::kDelivered) << got[0].detail;
+  int sent = 0, paused = 0;
+  for (int i = 1; i < 10; ++i) {
+    EXPECT_EQ(got[i].kind, Outcome::Kind::kTransient) << rcpts[i] << ": " << got[i].detail;
+    sent += w.sends[rcpts[i]];
+    paused += got[i].detail.find("paused") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(sent, 1);    // the one that got the 421
+  EXPECT_EQ(paused, 8);  // the rest, the started one among them, unsent
 }
 
 // Without a rate, only concurrency shapes: nothing waits on the clock.
