@@ -319,7 +319,10 @@ TEST(SmtpTransportShaping, AMessageStartedBehindALostConnectionGoesOnce) {
     EXPECT_EQ(got[i].kind, lost_at.count(i) ? Outcome::Kind::kUncertain : Outcome::Kind::kDelivered)
         << rcpts[i] << ": " << got[i].detail;
   }
-  EXPECT_EQ(w.opens.load(), 2 + 4);  // a new connection after each loss
+  // A new connection after each loss (the second worker's first one only if
+  // it started before the first worker was through).
+  EXPECT_GE(w.opens.load(), 1 + 4);
+  EXPECT_LE(w.opens.load(), 2 + 4);
 
   World w2;
   w2.pipelining = true;
