@@ -82,6 +82,17 @@ bool IsLoopback(const std::string& host) {
 
 }  // namespace
 
+// A transaction whose MAIL, RCPT and DATA went out behind the previous
+// message (Send's `next`); its replies are still to be read. (At namespace
+// scope: clang cannot default-construct a nested class with member
+// initializers inside std::optional before the enclosing class is complete.)
+struct PrimedTransaction {
+  std::string from, rcpt;
+  const char* message = nullptr;  // identity of the caller's bytes
+  size_t message_size = 0;
+  std::string data;
+};
+
 struct SmtpSession::Impl {
   explicit Impl(SmtpOptions o) : opts(std::move(o)), socket(io) {}
 
@@ -509,15 +520,7 @@ struct SmtpSession::Impl {
     return p;
   }
 
-  // A transaction whose MAIL, RCPT and DATA went out behind the previous
-  // message (Send's `next`); its replies are still to be read.
-  struct Primed {
-    std::string from, rcpt;
-    const char* message = nullptr;  // identity of the caller's bytes
-    size_t message_size = 0;
-    std::string data;
-  };
-  std::optional<Primed> primed;
+  std::optional<PrimedTransaction> primed;
 
   SmtpResult Send(const std::string& from, const std::string& rcpt, const std::string& message,
                   const SmtpNextFn& next) {
