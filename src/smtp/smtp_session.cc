@@ -479,29 +479,33 @@ struct SmtpSession::Impl {
   // refusal, no connection involved).
   struct Prepared {
     std::string commands;  // MAIL, RCPT and DATA lines
+    size_t rcpt_at = 0, data_at = 0;  // where the RCPT and DATA lines start in it
     std::string data;      // dot-stuffed, with the final "."
     std::optional<SmtpResult> refusal;
   };
+
+  // A transaction refused here, before anything is sent.
+  static SmtpResult LocalRefusal(int code, std::string enhanced, std::string text) {
+    SmtpResult r;
+    r.stage = SmtpStage::kMail;
+    r.reply.code = code;
+    r.reply.enhanced = std::move(enhanced);
+    r.reply.lines = {"(local) " + std::move(text)};
+    return r;
+  }
 
   Prepared Prepare(std::string_view from, std::string_view rcpt, std::string_view message) const {
     Prepared p;
     bool utf8 = NeedsSmtpUtf8(message, from, rcpt);
     if (utf8 && !ext_smtputf8) {
-      SmtpResult& r = p.refusal.emplace();
-      r.stage = SmtpStage::kMail;
-      r.reply.code = 553;
-      r.reply.enhanced = "5.6.7";
-      r.reply.lines = {"(local) the message needs SMTPUTF8 and the server does not offer it"};
+      p.refusal = LocalRefusal(553, "5.6.7", "the message needs SMTPUTF8 and the server does not offer it");
       return p;
     }
     p.data = DotStuff(message);
     if (size_limit > 0 && p.data.size() > size_limit) {
-      SmtpResult& r = p.refusal.emplace();
-      r.stage = SmtpStage::kMail;
-      r.reply.code = 552;
-      r.reply.enhanced = "5.3.4";
-      r.reply.lines = {"(local) message size " + std::to_string(p.data.size()) +
-                       " exceeds the server's SIZE " + std::to_string(size_limit)};
+      p.refusal = LocalRefusal(552, "5.3.4",
+                               "message size " + std::to_string(p.data.size()) +
+                                   " exceeds the server's SIZE " + std::to_string(size_limit));
       return p;
     }
     std::string& c = p.commands;
@@ -514,9 +518,13 @@ struct SmtpSession::Impl {
       if (ext_8bitmime && HasEightBit(message)) c += " BODY=8BITMIME";
       if (utf8) c += " SMTPUTF8";
     }
-    c += "\r\nRCPT TO:<";
+    c += "\r\n";
+    p.rcpt_at = c.size();
+    c += "RCPT TO:<";
     c += rcpt;
-    c += ">\r\nDATA\r\n";
+    c += ">\r\n";
+    p.data_at = c.size();
+    c += "DATA\r\n";
     return p;
   }
 
@@ -552,11 +560,11 @@ struct SmtpSession::Impl {
       } else {
         // One command at a time: the lines of p.commands.
         std::string_view cmds = p.commands;
-        size_t rcpt_at = cmds.find("\r\n") + 2;
-        size_t data_at = cmds.find("\r\n", rcpt_at) + 2;
-        r = Step(SmtpStage::kMail, cmds.substr(0, rcpt_at), 250, t.command);
-        if (r.ok) r = Step(SmtpStage::kRcpt, cmds.substr(rcpt_at, data_at - rcpt_at), 250, t.command);
-        if (r.ok) r = Step(SmtpStage::kData, cmds.substr(data_at), 354, t.data_init);
+        r = Step(SmtpStage::kMail, cmds.substr(0, p.rcpt_at), 250, t.command);
+        if (r.ok) {
+          r = Step(SmtpStage::kRcpt, cmds.substr(p.rcpt_at, p.data_at - p.rcpt_at), 250, t.command);
+        }
+        if (r.ok) r = Step(SmtpStage::kData, cmds.substr(p.data_at), 354, t.data_init);
         if (r.ok && r.reply.code != 354) r.ok = false;
         if (!r.ok) {
           if (!r.connection_lost) Reset(&r);

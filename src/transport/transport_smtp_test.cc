@@ -191,6 +191,35 @@ TransportConfig Relay() {
   return t;
 }
 
+// u0@x.example ... u<n-1>@x.example
+std::vector<std::string> Rcpts(int n) {
+  std::vector<std::string> r;
+  for (int i = 0; i < n; ++i) r.push_back("u" + std::to_string(i) + "@x.example");
+  return r;
+}
+
+// A failed send as SmtpSession reports one.
+SmtpResult Failed(SmtpStage stage, int code, std::string error, bool lost = true) {
+  SmtpResult r;
+  r.stage = stage;
+  r.reply.code = code;
+  r.error = std::move(error);
+  r.connection_lost = lost;
+  return r;
+}
+
+// One batch of messages to `rcpts` through a relay with `concurrency`
+// connections, on w's fake connections.
+std::vector<Outcome> SendThroughRelay(World* w, int concurrency,
+                                      const std::vector<std::string>& rcpts) {
+  TransportConfig t = Relay();
+  t.concurrency = concurrency;
+  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(w));
+  EXPECT_TRUE(tr.ok()) << tr.status().message();
+  auto msgs = Messages(rcpts);
+  return (*tr)->SendBatch(Ptrs(msgs));
+}
+
 struct RunResult {
   double gmail, slow, all;  // messages/s over the first 30 s of fake time
   int max_gmail, max_all;   // most in flight at once
@@ -296,22 +325,13 @@ TEST(SmtpTransportShaping, LimitsHoldWhenConnectionsStartTheNextMessageEarly) {
 // that new connection fails the run (TLS policy), the message fails fast
 // with the stop, unsent, like the rest. None is lost, none goes twice.
 TEST(SmtpTransportShaping, AMessageStartedBehindALostConnectionGoesOnce) {
-  SmtpResult lost;
-  lost.stage = SmtpStage::kDataEnd;
-  lost.error = "timed out";
-  lost.connection_lost = true;
-  std::vector<std::string> rcpts;
-  for (int i = 0; i < 60; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
-  auto msgs = Messages(rcpts);
+  SmtpResult lost = Failed(SmtpStage::kDataEnd, 0, "timed out");
+  const std::vector<std::string> rcpts = Rcpts(60);
   const std::set<int> lost_at = {3, 17, 18, 40};
   World w;
   w.pipelining = true;
   for (int i : lost_at) w.send_result[rcpts[i]] = lost;
-  TransportConfig t = Relay();
-  t.concurrency = 2;
-  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
-  ASSERT_TRUE(tr.ok());
-  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  auto got = SendThroughRelay(&w, 2, rcpts);
   EXPECT_EQ(w.out_of_order.load(), 0);
   EXPECT_GT(w.started_early.load(), 30);
   for (int i = 0; i < 60; ++i) {
@@ -328,10 +348,7 @@ TEST(SmtpTransportShaping, AMessageStartedBehindALostConnectionGoesOnce) {
   w2.pipelining = true;
   w2.send_result[rcpts[5]] = lost;
   w2.policy_after_opens = 1;
-  t.concurrency = 1;
-  auto tr2 = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w2));
-  ASSERT_TRUE(tr2.ok());
-  got = (*tr2)->SendBatch(Ptrs(msgs));
+  got = SendThroughRelay(&w2, 1, rcpts);
   EXPECT_EQ(w2.out_of_order.load(), 0);
   EXPECT_EQ(got[5].kind, Outcome::Kind::kUncertain);
   EXPECT_TRUE(got[6].stop_run) << got[6].detail;
@@ -350,19 +367,9 @@ TEST(SmtpTransportShaping, AMessageStartedBehindALostConnectionGoesOnce) {
 TEST(SmtpTransportShaping, AStartedMessageLostBeforeItsMailIsAnsweredGoesAgainOnce) {
   World w;
   w.pipelining = true;
-  SmtpResult gone;
-  gone.stage = SmtpStage::kMail;
-  gone.error = "connection closed by the server";
-  gone.connection_lost = true;
-  std::vector<std::string> rcpts;
-  for (int i = 0; i < 20; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
-  w.send_result_once[rcpts[7]] = gone;
-  TransportConfig t = Relay();
-  t.concurrency = 1;
-  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
-  ASSERT_TRUE(tr.ok());
-  auto msgs = Messages(rcpts);
-  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  const std::vector<std::string> rcpts = Rcpts(20);
+  w.send_result_once[rcpts[7]] = Failed(SmtpStage::kMail, 0, "connection closed by the server");
+  auto got = SendThroughRelay(&w, 1, rcpts);
   EXPECT_EQ(w.out_of_order.load(), 0);
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(got[i].kind, Outcome::Kind::kDelivered) << rcpts[i] << ": " << got[i].detail;
@@ -377,27 +384,17 @@ TEST(SmtpTransportShaping, AStartedMessageLostBeforeItsMailIsAnsweredGoesAgainOn
 TEST(SmtpTransportShaping, APauseWhileAMessageIsStartedClosesItsConnection) {
   World w;
   w.pipelining = true;
-  SmtpResult bye;
-  bye.stage = SmtpStage::kMail;
-  bye.reply.code = 421;
-  bye.connection_lost = true;
-  std::vector<std::string> rcpts;
-  for (int i = 0; i < 10; ++i) rcpts.push_back("u" + std::to_string(i) + "@x.example");
+  const std::vector<std::string> rcpts = Rcpts(10);
   // u0 is taken, starts the next message at once and holds on for 300 ms;
   // every other message is answered 421 after 100 ms. So whichever
   // connection does not have u0 pauses the relay while u0's holds a
   // started message.
   w.hold_ms[rcpts[0]] = 300;
   for (int i = 1; i < 10; ++i) {
-    w.send_result[rcpts[i]] = bye;
+    w.send_result[rcpts[i]] = Failed(SmtpStage::kMail, 421, "");
     w.hold_ms[rcpts[i]] = 100;
   }
-  TransportConfig t = Relay();
-  t.concurrency = 2;
-  auto tr = SmtpTransport::Open(t, "example.com", nullptr, FakeHooks(&w));
-  ASSERT_TRUE(tr.ok());
-  auto msgs = Messages(rcpts);
-  auto got = (*tr)->SendBatch(Ptrs(msgs));
+  auto got = SendThroughRelay(&w, 2, rcpts);
   EXPECT_EQ(w.out_of_order.load(), 0);
   EXPECT_EQ(w.started_early.load(), 1);
   EXPECT_EQ(w.quits_while_started.load(), 1);
