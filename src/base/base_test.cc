@@ -32,6 +32,33 @@ TEST(HashTest, Sha256OfPartsIsTheDigestOfTheirConcatenation) {
   EXPECT_NE(Sha256Of({"ab", "cdf"}), whole);
 }
 
+// GMAC known answers: the GCM specification's test case 1 (zero key, zero
+// nonce, nothing hashed), and the tag that Python's `cryptography`
+// (AESGCM(bytes(range(16))).encrypt(bytes(12), b"", aad)) gives for this aad.
+TEST(HashTest, KeyedDigestIsGmac) {
+  auto hex = [](const KeyedDigest::Digest& d) { return HexEncode(d.data(), d.size()); };
+  const KeyedDigest zero = KeyedDigest::WithKeyForTesting({});
+  EXPECT_EQ(hex(zero.Of({})), "58e2fccefa7e3061367f1d57a4e7455a");
+  std::array<uint8_t, 16> key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i);
+  const KeyedDigest d = KeyedDigest::WithKeyForTesting(key);
+  const std::string_view nul("\0", 1);
+  const std::string want = "f9be98a630bb9fe57c73dfea15efa61f";
+  EXPECT_EQ(hex(d.Of({"recipient@example.com", nul, "Date:", "\r\nTo: x\r\n"})), want);
+  // The same digest however the bytes are cut, with the thread's context
+  // serving another key in between.
+  EXPECT_EQ(hex(zero.Of({})), "58e2fccefa7e3061367f1d57a4e7455a");
+  EXPECT_EQ(hex(d.Of({"recip", "", "ient@example.com", nul, "Date:\r", "\nTo: x\r\n"})), want);
+  EXPECT_NE(hex(d.Of({"recipient@example.com", nul, "Date:", "\r\nTo: y\r\n"})), want);
+}
+
+TEST(HashTest, KeyedDigestsOfTwoKeysDiffer) {
+  const KeyedDigest a, b;
+  EXPECT_EQ(a.Of({"same bytes"}), a.Of({"same", " bytes"}));
+  EXPECT_NE(a.Of({"same bytes"}), b.Of({"same bytes"}));
+  EXPECT_NE(a.Of({""}), a.Of({std::string_view("\0", 1)}));
+}
+
 TEST(Utf8Test, Validates) {
   struct Case {
     std::string in;

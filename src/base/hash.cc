@@ -1,7 +1,11 @@
 #include "base/hash.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 
 #include "base/check.h"
@@ -27,7 +31,71 @@ struct CtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+
+const EVP_CIPHER* Aes128Gcm() {
+  static const EVP_CIPHER* cipher = [] {
+    const EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+    SM_CHECK(c != nullptr);
+    return c;
+  }();
+  return cipher;
+}
+
+uint64_t NextKeyedDigestId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
 }  // namespace
+
+KeyedDigest::KeyedDigest() : id_(NextKeyedDigestId()) {
+  SM_CHECK(RAND_bytes(key_.data(), static_cast<int>(key_.size())) == 1);
+}
+
+KeyedDigest::KeyedDigest(const std::array<uint8_t, 16>& key) : key_(key), id_(NextKeyedDigestId()) {}
+
+KeyedDigest KeyedDigest::WithKeyForTesting(const std::array<uint8_t, 16>& key) {
+  return KeyedDigest(key);
+}
+
+KeyedDigest::~KeyedDigest() { OPENSSL_cleanse(key_.data(), key_.size()); }
+
+KeyedDigest::Digest KeyedDigest::Of(std::initializer_list<std::string_view> parts) const {
+  // One context per thread, keyed (AES key schedule and GHASH tables) only
+  // when it last served another KeyedDigest; otherwise only the nonce is set
+  // again, which starts a new tag.
+  struct Cached {
+    uint64_t id = 0;
+    std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx{EVP_CIPHER_CTX_new()};
+  };
+  thread_local Cached cached;
+  static constexpr unsigned char kNonce[12] = {};
+  EVP_CIPHER_CTX* ctx = cached.ctx.get();
+  SM_CHECK(ctx != nullptr);
+  if (cached.id != id_) {
+    cached.id = 0;
+    SM_CHECK(EVP_EncryptInit_ex2(ctx, Aes128Gcm(), key_.data(), kNonce, nullptr) == 1);
+    cached.id = id_;
+  } else {
+    SM_CHECK(EVP_EncryptInit_ex2(ctx, nullptr, nullptr, kNonce, nullptr) == 1);
+  }
+  int len = 0;
+  for (std::string_view p : parts) {
+    while (!p.empty()) {  // EVP takes an int length
+      const size_t n = std::min<size_t>(p.size(), size_t{1} << 30);
+      SM_CHECK(EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(p.data()),
+                                 static_cast<int>(n)) == 1);
+      p.remove_prefix(n);
+    }
+  }
+  SM_CHECK(EVP_EncryptFinal_ex(ctx, nullptr, &len) == 1);
+  Digest out{};
+  SM_CHECK(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(out.size()), out.data()) == 1);
+  return out;
+}
 
 std::array<uint8_t, 32> Sha256Of(std::initializer_list<std::string_view> parts) {
   thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());

@@ -211,13 +211,10 @@ bool VaryingIsInert(std::string_view b, const Varying& v) {
          CannotSpellAnAddress(b.substr(v.date_begin, v.date_end - v.date_begin));
 }
 
-std::array<uint8_t, 16> ProofDigest(std::string_view recipient, std::string_view b,
-                                    const Varying& v) {
-  auto full = Sha256Of({recipient, std::string_view("\0", 1),
-                        b.substr(v.prefix_end, v.date_begin - v.prefix_end), b.substr(v.date_end)});
-  std::array<uint8_t, 16> out;
-  std::memcpy(out.data(), full.data(), out.size());
-  return out;
+KeyedDigest::Digest ProofDigest(const KeyedDigest& key, std::string_view recipient,
+                                std::string_view b, const Varying& v) {
+  return key.Of({recipient, std::string_view("\0", 1),
+                 b.substr(v.prefix_end, v.date_begin - v.prefix_end), b.substr(v.date_end)});
 }
 
 }  // namespace
@@ -361,7 +358,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   if (remember != nullptr && Provable(m.bytes_, &v) && VaryingIsInert(m.bytes_, v)) {
     // On success found_ holds at most the recipient (anyone else is a violation).
     GuardProofs::Entry e{(Hash64(recipient) & ~uint64_t{1}) | (m.found_.empty() ? 0 : 1),
-                         ProofDigest(recipient, m.bytes_, v)};
+                         ProofDigest(remember->digest_, recipient, m.bytes_, v)};
     remember->Add(this, e);
   }
   return m;
@@ -376,7 +373,7 @@ Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::strin
   bool found_self = false;
   if (EnvelopeIsRecipient(envelope_recipients, recipient) && Provable(bytes, &v) &&
       VaryingIsInert(bytes, v) &&
-      proofs.Find(this, Hash64(recipient), ProofDigest(recipient, bytes, v), &found_self)) {
+      proofs.Find(this, Hash64(recipient), ProofDigest(proofs.digest_, recipient, bytes, v), &found_self)) {
     GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),
                      std::move(message_id));
     if (found_self) {
