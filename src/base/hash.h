@@ -23,7 +23,8 @@ std::string HexEncode(const uint8_t* data, size_t n);
 // nonce), i.e. GHASH under the secret H = AES_K(0), an almost-XOR-universal
 // hash. For two different byte strings of up to L bytes that were fixed
 // without knowing the key, the chance that their digests are equal is at
-// most (ceil(L/16) + 1) / 2^128 (below 2^-115 up to 64 KiB). So it tells
+// most (ceil(L/16) + 1) / 2^128 (below 2^-115 up to 64 KiB, 2^-108 up to
+// 8 MiB). So it tells
 // whether two strings of this process are the same, ~5x faster than SHA-256
 // here, as long as the key and the digests never leave the process (whoever
 // saw them could build a collision). Not a MAC for anything stored or sent,

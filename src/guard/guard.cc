@@ -188,9 +188,9 @@ bool FindVarying(std::string_view b, Varying* v) {
   return true;
 }
 
-// The message has the shape of a proof (FindVarying) and is small enough
-// for one to pay (GuardProofs::kMaxMessageBytes; the first test only spares
-// large messages the parse: DKIM-Signature fields are far below 4 KiB).
+// The message has the shape of a proof (FindVarying) and is within
+// GuardProofs::kMaxMessageBytes (the first test only spares larger messages
+// the parse: DKIM-Signature fields are far below 4 KiB).
 bool Provable(std::string_view b, Varying* v) {
   return b.size() <= GuardProofs::kMaxMessageBytes + 4096 && FindVarying(b, v) &&
          b.size() - v->prefix_end <= GuardProofs::kMaxMessageBytes;
