@@ -60,13 +60,16 @@ class Sink:
 
 
 def timed(argv, env=None):
-    """(seconds, peak RSS MiB, stdout) of one command."""
+    """(seconds, peak RSS MiB, stdout, CPU seconds: user + system) of one command."""
     t = time.monotonic()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True,
-                       env=env)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *argv], capture_output=True,
+                       text=True, env=env)
     dt = time.monotonic() - t
-    rss = int(p.stderr.strip().splitlines()[-1]) / 1024 if p.stderr.strip() else 0
-    return dt, rss, p
+    rss, cpu = 0, 0.0
+    if p.stderr.strip():
+        kib, user, system = p.stderr.strip().splitlines()[-1].split()
+        rss, cpu = int(kib) / 1024, float(user) + float(system)
+    return dt, rss, p, cpu
 
 
 def templates(work, size):
@@ -116,22 +119,23 @@ def sealmail_once(a, work, size, dkim, n, r):
     """msg/s and peak RSS of one `sealmail send` to a fresh sink."""
     with Sink() as sink:
         d = campaign(work, f"s-{size}-{dkim or 'none'}-{r}", size, sink.port, dkim, n)
-        dt, rss, p = timed([a.sealmail, "send", d, "--quiet", "--json"])
+        dt, rss, p, cpu = timed([a.sealmail, "send", d, "--quiet", "--json"])
     if p.returncode != 0:
         sys.exit(f"sealmail send failed ({p.returncode}): {p.stdout[-2000:]}{p.stderr[-2000:]}")
     shutil.rmtree(d)
-    return json.loads(p.stdout)["sent"] / dt, rss
+    sent = json.loads(p.stdout)["sent"]
+    return sent / dt, rss, 1e6 * cpu / max(sent, 1)
 
 
 def engine_once(a, work, size, dkim, n, r):
     """The same path into the discard: transport: sealmail's own ceiling."""
     d = campaign(work, f"e-{size}-{dkim or 'none'}-{n}-{r}", size, 0, dkim, n, url="discard:")
-    dt, rss, p = timed([a.sealmail, "send", d, "--quiet", "--json"])
+    dt, rss, p, cpu = timed([a.sealmail, "send", d, "--quiet", "--json"])
     if p.returncode != 0:
         sys.exit(f"sealmail send (discard) failed: {p.stdout[-2000:]}{p.stderr[-2000:]}")
     shutil.rmtree(d)
     j = json.loads(p.stdout)
-    return j["sent"] / dt, rss, j["stages"]
+    return j["sent"] / dt, rss, j["stages"], 1e6 * cpu / max(j["sent"], 1)
 
 
 def nodemailer_once(a, work, size, dkim, n):
@@ -150,7 +154,7 @@ def nodemailer_once(a, work, size, dkim, n):
             argv.append(os.path.join(work, "rsa.pem"))
         # Nagle off on nodemailer's sockets: with its defaults every message waits
         # out a delayed ACK on loopback (~175/s here), which would flatter us.
-        dt, _, p = timed(argv, env=dict(os.environ, NODELAY="1"))
+        dt, _, p, _ = timed(argv, env=dict(os.environ, NODELAY="1"))
     got = json.loads(p.stdout.strip().splitlines()[-1])
     return got["sent"] / dt
 
@@ -158,7 +162,7 @@ def nodemailer_once(a, work, size, dkim, n):
 def source_once(size_bytes, n):
     """The sink's own ceiling: Postfix's smtp-source, same connections."""
     with Sink() as sink:
-        dt, _, p = timed([SOURCE, "-d", "-s", str(CONNS), "-l", str(size_bytes), "-N",
+        dt, _, p, _ = timed([SOURCE, "-d", "-s", str(CONNS), "-l", str(size_bytes), "-N",
                           "-m", str(n), f"127.0.0.1:{sink.port}"])
     return n / dt
 
@@ -222,10 +226,11 @@ def main():
         for size, dkim in (("3KB", None), ("3KB", "rsa"), ("3KB", "ed25519"), ("100KB", None)):
             n = a.n if size == "3KB" else n_large
             limit_fn, limit_name = limits[dkim or size]
-            rates, rsss, lims, pcts, peers, xs = [], [], [], [], [], []
+            rates, rsss, lims, pcts, peers, xs, cpus = [], [], [], [], [], [], []
             for r in range(a.runs):
                 lim = limit_fn()
-                rate, rss = sealmail_once(a, work, size, dkim, n, r)
+                rate, rss, cpu = sealmail_once(a, work, size, dkim, n, r)
+                cpus.append(cpu)
                 peer = None
                 if dkim != "ed25519":  # nodemailer has no Ed25519
                     peer = nodemailer_once(a, work, size, dkim,
@@ -236,14 +241,15 @@ def main():
                 pcts.append(100 * rate / lim if lim else None)
                 peers.append(peer)
                 xs.append(rate / peer if peer else None)
-            rows.append((size, dkim or "none", n, median(rates), max(rsss), median(peers),
-                         median(xs), median(lims), median(pcts), limit_name))
+            rows.append((size, dkim or "none", n, median(rates), max(rsss), median(cpus),
+                         median(peers), median(xs), median(lims), median(pcts), limit_name))
         engine_rows = []
         for dkim in (None, "ed25519", "rsa"):
-            rates, rsss, pcts, lims, stages = [], [], [], [], []
+            rates, rsss, pcts, lims, stages, cpus = [], [], [], [], [], []
             for r in range(a.runs):
                 lim = limits[dkim][0]() if dkim else 60000
-                rate, rss, st = engine_once(a, work, "3KB", dkim, a.n, r)
+                rate, rss, st, cpu = engine_once(a, work, "3KB", dkim, a.n, r)
+                cpus.append(cpu)
                 rates.append(rate)
                 rsss.append(rss)
                 lims.append(lim)
@@ -251,40 +257,41 @@ def main():
                 stages.append(st)
             name = limits[dkim][1] if dkim else "issue target 60,000/s"
             mid = sorted(range(len(rates)), key=lambda i: rates[i])[len(rates) // 2]
-            engine_rows.append((dkim or "none", median(rates), max(rsss), median(lims), name,
-                                median(pcts), stages[mid]))
+            engine_rows.append((dkim or "none", median(rates), max(rsss), median(cpus),
+                                median(lims), name, median(pcts), stages[mid]))
         scale_rows = []
         for n in a.scale:
             if not os.path.exists(os.path.join(work, f"audience-{n}.csv")):
                 audience(os.path.join(work, f"audience-{n}.csv"), n)
-            rate, rss, _ = engine_once(a, work, "3KB", None, n, 0)
+            rate, rss, _, _ = engine_once(a, work, "3KB", None, n, 0)
             scale_rows.append((n, rate, rss))
         print(f"\nsealmail send → smtp-sink on 127.0.0.1, {CONNS} connections, durable SQLite "
               f"state, median of {a.runs} run(s); {os.cpu_count()} cores shared by sender and sink\n")
-        print("| message | DKIM | N | sealmail msg/s | peak RSS MiB | nodemailer msg/s | "
-              "× nodemailer | limit | limit msg/s | % of limit |")
-        print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
-        for size, dkim, n, rate, rss, peer, x, lim, pct, name in rows:
+        print("| message | DKIM | N | sealmail msg/s | peak RSS MiB | sealmail CPU µs/msg | "
+              "nodemailer msg/s | × nodemailer | limit | limit msg/s | % of limit |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+        for size, dkim, n, rate, rss, cpu, peer, x, lim, pct, name in rows:
             peer_s = f"{peer:.0f}" if peer else "n/a (no Ed25519)"
             x_s = f"{x:.1f}" if x else "–"
-            pct_s = f"{pct:.0f}%" if pct else "–"
-            print(f"| {size} | {dkim} | {n} | {rate:.0f} | {rss:.0f} | {peer_s} | {x_s} | "
-                  f"{name} | {lim:.0f} | {pct_s} |")
+            pct_s = f"{pct:.1f}%" if pct else "–"
+            print(f"| {size} | {dkim} | {n} | {rate:.0f} | {rss:.0f} | {cpu:.1f} | {peer_s} | "
+                  f"{x_s} | {name} | {lim:.0f} | {pct_s} |")
         print(f"\nEngine alone (render, MIME, DKIM, guard, state and audit commits) into the "
               f"discard: transport, 3 KB, N = {a.n}, median of {a.runs}; \"preflight s\" is the time "
-              f"before the first message is handed over (audience, preflight, import); stage "
+              f"before the first message is handed over (audience, preflight, import); CPU is "
+              f"the process's user + system time over the whole run; stage "
               f"times (median run, send phase) are µs per message summed over "
-              f"{engine_rows[0][6]['compose_threads']} compose threads\n")
-        print("| DKIM | msg/s (whole run) | msg/s (send phase) | peak RSS MiB | limit | limit msg/s | "
-              "% of limit (whole run) | preflight s | render | MIME | DKIM | guard | "
+              f"{engine_rows[0][7]['compose_threads']} compose threads\n")
+        print("| DKIM | msg/s (whole run) | msg/s (send phase) | peak RSS MiB | CPU µs/msg | limit | "
+              "limit msg/s | % of limit (whole run) | preflight s | render | MIME | DKIM | guard | "
               "store (its own thread) |")
-        print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for dkim, rate, rss, lim, name, pct, st in engine_rows:
+        print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for dkim, rate, rss, cpu, lim, name, pct, st in engine_rows:
             m = max(st["messages_composed"], 1)
             us = lambda k: f"{1e6 * st[k] / m:.1f}"
             phase = a.n / max(st["sending_seconds"], 1e-9)
-            print(f"| {dkim} | {rate:.0f} | {phase:.0f} | {rss:.0f} | {name} | {lim:.0f} | "
-                  f"{pct:.0f}% | {st.get('preflight_seconds', 0):.2f} | {us('render_seconds')} | "
+            print(f"| {dkim} | {rate:.0f} | {phase:.0f} | {rss:.0f} | {cpu:.1f} | {name} | "
+                  f"{lim:.0f} | {pct:.1f}% | {st.get('preflight_seconds', 0):.2f} | {us('render_seconds')} | "
                   f"{us('mime_seconds')} | {us('dkim_seconds')} | {us('guard_seconds')} | "
                   f"{us('store_seconds')} |")
         if scale_rows:
