@@ -119,7 +119,7 @@ int RunOnce(const std::string& path, size_t n, size_t batch, bool combined) {
     // whose outcomes go into this commit).
     constexpr size_t kInFlight = 3;
     std::deque<std::vector<StoredRecipient>> flight;  // leased, outcomes not yet recorded
-    bool drained = false;                              // a lease found nothing due
+    bool drained = false;                             // a lease found nothing due
     for (;;) {
       std::vector<Transition> ts;
       if (flight.size() == kInFlight || (drained && !flight.empty())) {
@@ -134,8 +134,11 @@ int RunOnce(const std::string& path, size_t n, size_t batch, bool combined) {
       }
       auto leased = s.LeaseAndRecord(batch, true, ts);
       if (!leased.ok()) return Fail(leased.status());
-      if (leased->empty()) drained = true;
-      else flight.push_back(std::move(*leased));
+      if (leased->empty()) {
+        drained = true;
+      } else {
+        flight.push_back(std::move(*leased));
+      }
     }
   }
   double t2 = Now();

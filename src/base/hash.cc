@@ -55,7 +55,8 @@ KeyedDigest::KeyedDigest() : id_(NextKeyedDigestId()) {
   SM_CHECK(RAND_bytes(key_.data(), static_cast<int>(key_.size())) == 1);
 }
 
-KeyedDigest::KeyedDigest(const std::array<uint8_t, 16>& key) : key_(key), id_(NextKeyedDigestId()) {}
+KeyedDigest::KeyedDigest(const std::array<uint8_t, 16>& key)
+    : key_(key), id_(NextKeyedDigestId()) {}
 
 KeyedDigest KeyedDigest::WithKeyForTesting(const std::array<uint8_t, 16>& key) {
   return KeyedDigest(key);
@@ -86,14 +87,16 @@ KeyedDigest::Digest KeyedDigest::Of(std::initializer_list<std::string_view> part
   for (std::string_view p : parts) {
     while (!p.empty()) {  // EVP takes an int length
       const size_t n = std::min<size_t>(p.size(), size_t{1} << 30);
-      SM_CHECK(EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(p.data()),
+      SM_CHECK(EVP_EncryptUpdate(ctx, nullptr, &len,
+                                 reinterpret_cast<const unsigned char*>(p.data()),
                                  static_cast<int>(n)) == 1);
       p.remove_prefix(n);
     }
   }
   SM_CHECK(EVP_EncryptFinal_ex(ctx, nullptr, &len) == 1);
   Digest out{};
-  SM_CHECK(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(out.size()), out.data()) == 1);
+  SM_CHECK(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(out.size()),
+                               out.data()) == 1);
   return out;
 }
 

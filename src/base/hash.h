@@ -1,5 +1,5 @@
-// Digests used for identifiers (Message-ID) and the audit trail. Not for keys:
-// key material lives only in src/dkim (STYLE.md §12).
+// Digests used for identifiers (Message-ID), the audit trail and the guard's
+// proofs. Not for keys: key material lives only in src/dkim (STYLE.md §12).
 //
 // Thread-safe.
 #pragma once
@@ -23,14 +23,15 @@ std::string HexEncode(const uint8_t* data, size_t n);
 // nonce), i.e. GHASH under the secret H = AES_K(0), an almost-XOR-universal
 // hash. For two different byte strings of up to L bytes that were fixed
 // without knowing the key, the chance that their digests are equal is at
-// most (ceil(L/16) + 1) / 2^128 (below 2^-115 up to 64 KiB, 2^-108 up to
-// 8 MiB). So it tells
-// whether two strings of this process are the same, ~5x faster than SHA-256
-// here, as long as the key and the digests never leave the process (whoever
-// saw them could build a collision). Not a MAC for anything stored or sent,
-// and not for identifiers. (Poly1305 gives the same bound, but OpenSSL runs
-// it as AVX-512 code on this machine's CPU, which slowed the rest of the
-// process by ~8 %: docs/performance.md.)
+// most (ceil(L/16) + 1) / 2^128: below 2^-115 up to 64 KiB, 2^-108 up to
+// 8 MiB. So it tells whether two strings of this process are the same, ~5x
+// faster than SHA-256 here, as long as the key and the digests never leave
+// the process (whoever saw them could build a collision). Not a MAC for
+// anything stored or sent, and not for identifiers. The key is drawn here,
+// protects nothing outside the process, and is not the operator's key
+// material (which lives only in src/dkim). Poly1305 gives the same bound,
+// but OpenSSL 3.0 runs it as AVX-512 code on this machine's CPU, which
+// slowed the rest of the process by ~8 % (docs/performance.md).
 class KeyedDigest {
  public:
   using Digest = std::array<uint8_t, 16>;

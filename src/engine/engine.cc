@@ -505,8 +505,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     // transport, the store's work of this step runs on a thread of its own:
     // the batch after `next` is leased (so composing it never waits for the
     // lease's fsync) and the previous batch is recorded, in one transaction.
-    // This thread meanwhile absorbs the composed batch and settles the one
-    // at the transport (the engine's thread was the send loop's bottleneck).
+    // This thread meanwhile settles the batch at the transport and absorbs
+    // the composed one (the engine's thread was the send loop's bottleneck).
     // Only that thread touches the store until it is joined;
     // Scheduler::NextBatch (the store) and Scheduler::Settle (its clock and
     // jitter) share nothing.
@@ -517,11 +517,14 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       if (lease_ahead) return lease(b);
       return b != nullptr ? commit(b) : Status::Ok();
     });
-    if (next) absorb(next.get());
+    // The batch at the transport first: it is usually back before the
+    // composing ends (always with DKIM), so settling it no longer keeps the
+    // compose threads idle between batches.
     if (flight) {
       settle(flight.get());
       done = std::move(flight);
     }
+    if (next) absorb(next.get());
     SM_RETURN_IF_ERROR(step.work.get());
     if (committing) report_progress(stop);
     committing.reset();

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <unordered_set>
 
 #include "address/address.h"
@@ -373,7 +372,8 @@ Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::strin
   bool found_self = false;
   if (EnvelopeIsRecipient(envelope_recipients, recipient) && Provable(bytes, &v) &&
       VaryingIsInert(bytes, v) &&
-      proofs.Find(this, Hash64(recipient), ProofDigest(proofs.digest_, recipient, bytes, v), &found_self)) {
+      proofs.Find(this, Hash64(recipient), ProofDigest(proofs.digest_, recipient, bytes, v),
+                  &found_self)) {
     GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),
                      std::move(message_id));
     if (found_self) {
