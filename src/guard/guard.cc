@@ -242,15 +242,16 @@ void GuardProofs::Add(const Guard* owner, const Entry& e) {
 }
 
 bool GuardProofs::Find(const Guard* owner, uint64_t key, const std::array<uint8_t, 16>& digest,
-                       bool* found_self) const {
+                       bool* found_self, bool* spelled_lowered) const {
   // Read without the lock: after Seal nothing changes.
   if (!sealed_ || owner_ != owner) return false;
-  key &= ~uint64_t{1};
+  key &= ~kFlags;
   auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
                              [](const Entry& e, uint64_t k) { return e.key < k; });
-  for (; it != entries_.end() && (it->key | 1) == (key | 1); ++it) {
+  for (; it != entries_.end() && (it->key | kFlags) == (key | kFlags); ++it) {
     if (it->digest == digest) {
-      *found_self = (it->key & 1) != 0;
+      *found_self = (it->key & kFoundSelf) != 0;
+      *spelled_lowered = (it->key & kSpelledLowered) != 0;
       return true;
     }
   }
@@ -356,7 +357,12 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
   Varying v;
   if (remember != nullptr && Provable(m.bytes_, &v) && VaryingIsInert(m.bytes_, v)) {
     // On success found_ holds at most the recipient (anyone else is a violation).
-    GuardProofs::Entry e{(Hash64(recipient) & ~uint64_t{1}) | (m.found_.empty() ? 0 : 1),
+    uint64_t flags = 0;
+    if (!m.found_.empty()) {
+      flags |= GuardProofs::kFoundSelf;
+      if (m.found_[0] == LowerAscii(recipient)) flags |= GuardProofs::kSpelledLowered;
+    }
+    GuardProofs::Entry e{(Hash64(recipient) & ~GuardProofs::kFlags) | flags,
                          ProofDigest(remember->digest_, recipient, m.bytes_, v)};
     remember->Add(this, e);
   }
@@ -369,16 +375,17 @@ Result<GuardedMessage> Guard::CheckReusing(const GuardProofs& proofs, std::strin
                                            std::string_view recipient, std::string message_id,
                                            std::vector<GuardViolation>* violations) const {
   Varying v;
-  bool found_self = false;
+  bool found_self = false, spelled_lowered = false;
   if (EnvelopeIsRecipient(envelope_recipients, recipient) && Provable(bytes, &v) &&
       VaryingIsInert(bytes, v) &&
       proofs.Find(this, Hash64(recipient), ProofDigest(proofs.digest_, recipient, bytes, v),
-                  &found_self)) {
+                  &found_self, &spelled_lowered)) {
     GuardedMessage m(std::move(bytes), std::move(envelope_from), std::string(recipient),
                      std::move(message_id));
     if (found_self) {
-      // The spelling Check records for the recipient (Scanner: self[0]).
-      m.found_.push_back(SelfSpellings(ParseAddress(recipient), recipient)[0]);
+      // The spelling Check recorded for the recipient (Scanner: self[0]).
+      m.found_.push_back(spelled_lowered ? LowerAscii(recipient)
+                                         : SelfSpellings(ParseAddress(recipient), recipient)[0]);
     }
     m.proof_reused_ = true;
     return m;

@@ -135,14 +135,20 @@ class GuardProofs {
 
  private:
   friend class Guard;
+  // Entry::key is Hash64(recipient) with its two low bits replaced by these.
+  static constexpr uint64_t kFoundSelf = 1;  // the recipient's address was found
+  // ... and the spelling recorded for it is the recipient lower-cased (ASCII),
+  // so the second composition needs no parse to record the same
+  static constexpr uint64_t kSpelledLowered = 2;
+  static constexpr uint64_t kFlags = kFoundSelf | kSpelledLowered;
   struct Entry {
-    uint64_t key;  // Hash64(recipient) with the low bit: the recipient's address was found
+    uint64_t key;
     std::array<uint8_t, 16> digest;
   };
   void Add(const Guard* owner, const Entry& e);
-  // The proof of (key, digest) made by owner, if any: *found_self from it.
+  // The proof of (key, digest) made by owner, if any, and its flags.
   bool Find(const Guard* owner, uint64_t key, const std::array<uint8_t, 16>& digest,
-            bool* found_self) const;
+            bool* found_self, bool* spelled_lowered) const;
 
   const KeyedDigest digest_;      // the proofs' key
   mutable std::mutex mu_;         // guards the fields below until sealed_
