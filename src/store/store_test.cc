@@ -286,6 +286,36 @@ TEST_F(StoreTest, PermanentFailuresJoinTheSuppressionListSharedByCampaigns) {
   EXPECT_EQ(listed[0].at, clock_.NowUnix());
 }
 
+// AddRecipients writes many rows a statement: a batch of any length, with a
+// key repeated inside one statement's rows and across them, adds each key
+// once, counts what it added, and keeps the batch's order (and its fields).
+TEST_F(StoreTest, AddRecipientsOfAnyLengthAddsEachKeyOnceInOrder) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  ASSERT_EQ(*s.AddRecipients({R("u7@example.com", 1)}), 1u);  // already there
+  std::vector<Recipient> rs;
+  for (int i = 0; i < 53; ++i) rs.push_back(R("u" + std::to_string(i) + "@example.com", i + 2));
+  rs[5] = R("u3@example.com", 100);   // again, in the same statement as the first
+  rs[40] = R("u2@example.com", 101);  // again, in a later statement
+  auto added = s.AddRecipients(rs);
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  EXPECT_EQ(*added, 53u - 3);  // u3 and u2 repeated, u7 there before
+  auto leased = s.Lease(100, true);
+  ASSERT_TRUE(leased.ok());
+  ASSERT_EQ(leased->size(), 51u);
+  EXPECT_EQ((*leased)[0].recipient.email, "u7@example.com");
+  std::vector<std::string> want = {"u7@example.com"};
+  for (int i = 0; i < 53; ++i) {
+    if (i != 5 && i != 40 && i != 7) want.push_back("u" + std::to_string(i) + "@example.com");
+  }
+  std::vector<std::string> got;
+  for (const auto& r : *leased) got.push_back(r.recipient.email);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ((*leased)[4].recipient.line, 5u);  // u3's first row, not its repeat
+  EXPECT_EQ((*leased)[4].recipient.fields[0].second, "Jö");
+}
+
 TEST_F(StoreTest, SuppressionsAddedByAnOperatorApplyToPendingRowsAtLease) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
