@@ -33,24 +33,30 @@ class StoreTest : public ::testing::Test {
     return r;
   }
 
-  static int PageSize(const std::string& path) {
+  static int PageSize(const std::string& path) { return QueryInt(path, "PRAGMA page_size"); }
+  // The first column of the first row of sql, read-only; -1 on failure.
+  static int QueryInt(const std::string& path, const char* sql) {
     sqlite3* db = nullptr;
-    int size = -1;
+    int value = -1;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
       sqlite3_stmt* st = nullptr;
-      if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK &&
+      if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
           sqlite3_step(st) == SQLITE_ROW) {
-        size = sqlite3_column_int(st, 0);
+        value = sqlite3_column_int(st, 0);
       }
       sqlite3_finalize(st);
     }
     sqlite3_close(db);
-    return size;
+    return value;
   }
   fs::path dir_;
   std::string path_;
   FakeClock clock_{1795608950};
 };
+
+// Indexes made by the schema (not those SQLite makes for UNIQUE and PRIMARY KEY).
+constexpr const char* kIndexCount =
+    "SELECT count(*) FROM sqlite_schema WHERE type='index' AND sql IS NOT NULL";
 
 TEST_F(StoreTest, LifecycleAddLeaseRecordCount) {
   auto store = OpenSqliteStore(path_, &clock_);
@@ -465,6 +471,8 @@ TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
   EXPECT_EQ(*s.AddSuppressions({{"x@example.com", "x@example.com", "r", "test", 0}}), 1u);
   store->reset();
   EXPECT_EQ(PageSize(path_), 4096);  // an existing file keeps its page size
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(path_, kIndexCount), 1);  // recipients_due; the audit's went in 4 and 6
 }
 
 TEST_F(StoreTest, ANewStateHas16KiBPages) {
@@ -475,6 +483,8 @@ TEST_F(StoreTest, ANewStateHas16KiBPages) {
     ASSERT_TRUE((*store)->AddRecipients({R("a@example.com", 2)}).ok());
   }
   EXPECT_EQ(PageSize(path_), 16384);
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(path_, kIndexCount), 1);  // recipients_due: nothing indexes the audit trail
 }
 
 TEST_F(StoreTest, ForeignAndCorruptFilesAreRefusedNotRepaired) {
