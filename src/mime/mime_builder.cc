@@ -13,12 +13,15 @@ namespace {
 // (QP spends 3 bytes per 8-bit byte, base64 4/3 per byte).
 bool PreferBase64(std::string_view text) {
   // Eight bytes at a time: the high bits of a word, counted (this ran once
-  // per part per message, byte by byte, at ~3 % of `send`'s CPU).
+  // per part per message, byte by byte, at ~3 % of `send`'s CPU). Counted by
+  // a multiply that sums the eight 0/1 bytes into the top one: without
+  // -mpopcnt, __builtin_popcountll is a libgcc call (1.7 % of `send`).
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
   size_t high = 0, i = 0;
   for (; i + 8 <= text.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, text.data() + i, 8);
-    high += static_cast<size_t>(__builtin_popcountll(w & 0x8080808080808080ull));
+    high += static_cast<size_t>((((w >> 7) & kOnes) * kOnes) >> 56);
   }
   for (; i < text.size(); ++i) high += static_cast<unsigned char>(text[i]) >= 0x80;
   return high * 6 > text.size();
