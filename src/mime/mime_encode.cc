@@ -124,29 +124,33 @@ void AppendQuotedPrintable(std::string* out, std::string_view text) {
       const unsigned char* q = p;
       // Eight bytes at a time while all are printable ASCII other than '='
       // (spaces included: each is followed by a printable byte of the same
-      // word, unless it is the word's last). Bit tricks: a byte below 0x20,
-      // a set high bit, or a byte equal to 0x7f or '=' stops the word.
+      // word, or, for the word's last, the next byte says). Bit tricks: a
+      // byte below 0x20, a set high bit, or a byte equal to 0x7f or '='
+      // stops the word; a byte that stops it but goes out as it is (a tab,
+      // say) is taken alone and the words go on.
       constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
       auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-      while (q + 8 <= stop) {
-        uint64_t w;
-        std::memcpy(&w, q, 8);
-        if (((w - kOnes * 0x20) & ~w & kHigh) | (w & kHigh) | has_zero(w ^ (kOnes * 0x7f)) |
-            has_zero(w ^ (kOnes * '='))) {
-          break;
+      auto ends_line = [end](const unsigned char* x) {
+        return x == end || *x == '\r' || *x == '\n';
+      };
+      for (;;) {
+        while (q + 8 <= stop) {
+          uint64_t w;
+          std::memcpy(&w, q, 8);
+          if (((w - kOnes * 0x20) & ~w & kHigh) | (w & kHigh) | has_zero(w ^ (kOnes * 0x7f)) |
+              has_zero(w ^ (kOnes * '='))) {
+            break;
+          }
+          if (q[7] == ' ' && ends_line(q + 8)) break;  // trailing: encoded below
+          q += 8;
         }
-        if (q[7] == ' ') break;  // whether it stays literal depends on the next byte
-        q += 8;
-      }
-      while (q < stop) {
+        if (q == stop) break;
         unsigned char k = *q;
-        if (k >= 33 && k <= 126 && k != '=') {
+        if ((k >= 33 && k <= 126 && k != '=') || ((k == ' ' || k == '\t') && !ends_line(q + 1))) {
           ++q;
-        } else if ((k == ' ' || k == '\t') && q + 1 < end && q[1] != '\r' && q[1] != '\n') {
-          ++q;
-        } else {
-          break;
+          continue;
         }
+        break;
       }
       std::memcpy(o, p, static_cast<size_t>(q - p));
       o += q - p;
