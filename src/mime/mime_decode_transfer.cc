@@ -2,6 +2,7 @@
 // never fail: a receiving client shows what it can, and so must the guard.
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -135,37 +136,51 @@ using mime_internal::HexValue;
 using mime_internal::IsWsp;
 
 std::string DecodeQuotedPrintable(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  size_t pos = 0;
-  std::string_view line, eol;
-  while (pos < in.size()) {
-    mime_internal::NextLine(in, &pos, &line, &eol);
+  // Written through a pointer into a buffer of the input's size (decoding
+  // never lengthens: an escape shrinks, a line keeps its own line break):
+  // appending byte runs and line ends to a string was most of the guard's
+  // MIME decoding. Line by line, as the RFC reads.
+  std::string out(in.size(), '\0');
+  char* o = out.data();
+  const char* p = in.data();
+  const char* const end = p + in.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* eol = nl == nullptr ? end : (nl > p && nl[-1] == '\r' ? nl - 1 : nl);
+    const char* next = nl == nullptr ? end : nl + 1;
     // RFC 2045 §6.7 (3): trailing white space was added in transport; delete it.
-    while (!line.empty() && IsWsp(line.back())) line.remove_suffix(1);
+    const char* e = eol;
+    while (e > p && IsWsp(e[-1])) --e;
     bool soft_break = false;
-    for (size_t i = 0; i < line.size(); ++i) {
+    while (p < e) {
       // Copy the literal run up to the next '=' in one go (most of a line).
-      size_t eq = line.find('=', i);
-      if (eq == std::string_view::npos) eq = line.size();
-      out.append(line.data() + i, eq - i);
-      i = eq;
-      if (i == line.size()) break;
-      if (i + 1 == line.size()) {
+      const char* eq = static_cast<const char*>(std::memchr(p, '=', static_cast<size_t>(e - p)));
+      const char* run_end = eq == nullptr ? e : eq;
+      std::memcpy(o, p, static_cast<size_t>(run_end - p));
+      o += run_end - p;
+      p = run_end;
+      if (p == e) break;
+      if (p + 1 == e) {
         soft_break = true;  // "=" at the end of a line: soft line break
+        break;
+      }
+      int hi = HexValue(p[1]);
+      int lo = p + 2 < e ? HexValue(p[2]) : -1;
+      if (hi >= 0 && lo >= 0) {
+        *o++ = static_cast<char>(hi * 16 + lo);  // lower-case hex tolerated
+        p += 3;
       } else {
-        int hi = HexValue(line[i + 1]);
-        int lo = i + 2 < line.size() ? HexValue(line[i + 2]) : -1;
-        if (hi >= 0 && lo >= 0) {
-          out.push_back(static_cast<char>(hi * 16 + lo));  // lower-case hex tolerated
-          i += 2;
-        } else {
-          out.push_back('=');  // invalid escape: keep literally (§6.7 note 1)
-        }
+        *o++ = '=';  // invalid escape: keep literally (§6.7 note 1)
+        ++p;
       }
     }
-    if (!soft_break) out.append(eol);
+    if (!soft_break) {
+      std::memcpy(o, eol, static_cast<size_t>(next - eol));
+      o += next - eol;
+    }
+    p = next;
   }
+  out.resize(static_cast<size_t>(o - out.data()));
   return out;
 }
 
