@@ -258,6 +258,11 @@ TEST(MimeBuilderTest, PhraseQuotingAndMessageId) {
   EXPECT_NE(a, MakeMessageId("c1", "al@example.net", "example.com"));
   EXPECT_EQ(a.size(), 1 + 32 + 1 + 2 + 1 + 11 + 1u);
   EXPECT_EQ(FormatRfc5322Date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+  // The thread's last answer is kept: the same second again, then others.
+  EXPECT_EQ(FormatRfc5322Date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+  EXPECT_EQ(FormatRfc5322Date(1796054400), "Mon, 30 Nov 2026 16:00:00 +0000");
+  EXPECT_EQ(FormatRfc5322Date(1796054401), "Mon, 30 Nov 2026 16:00:01 +0000");
+  EXPECT_EQ(FormatRfc5322Date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
 }
 
 }  // namespace
