@@ -19,6 +19,15 @@ inline std::string LowerAscii(std::string_view s) {
   return out;
 }
 
+// lowered is exactly s with ASCII letters lower-cased (no copy made).
+inline bool IsLowerAsciiOf(std::string_view lowered, std::string_view s) {
+  if (lowered.size() != s.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (lowered[i] != LowerAsciiChar(s[i])) return false;
+  }
+  return true;
+}
+
 inline bool EqualsCI(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -360,7 +360,7 @@ Result<GuardedMessage> Guard::Check(std::string bytes, std::string envelope_from
     uint64_t flags = 0;
     if (!m.found_.empty()) {
       flags |= GuardProofs::kFoundSelf;
-      if (m.found_[0] == LowerAscii(recipient)) flags |= GuardProofs::kSpelledLowered;
+      if (IsLowerAsciiOf(m.found_[0], recipient)) flags |= GuardProofs::kSpelledLowered;
     }
     GuardProofs::Entry e{(Hash64(recipient) & ~GuardProofs::kFlags) | flags,
                          ProofDigest(remember->digest_, recipient, m.bytes_, v)};

@@ -91,9 +91,9 @@ class Guard;
 // GuardProofs: what one Guard proved in this process, so that a message
 // composed again later in the same run is not scanned a second time.
 //
-// A proof is a 128-bit digest (KeyedDigest: Poly1305 under a key drawn for
-// this GuardProofs, never seen outside the process, so no CSV row or template
-// can be made to collide with it) of the recipient and of every byte of the
+// A proof is a 128-bit digest (KeyedDigest: GMAC under a key drawn for this
+// GuardProofs, never seen outside the process, so no CSV row or template can
+// be made to collide with it) of the recipient and of every byte of the
 // passing message except the two parts that change from one
 // composition of it to the next: the value of its first field, which must be
 // Date, and the DKIM-Signature fields in front of it (preflight does not
