@@ -11,7 +11,7 @@ namespace {
 
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Numbered migrations: index i takes the schema from version i to i+1.
 // Never edit a released step; append a new one.
@@ -83,6 +83,20 @@ const char* const kMigrations[] = {
     // children up), and keeping it cost ~5 % of the send loop's store time
     // (store_bench) (issue #9).
     "DROP INDEX IF EXISTS audit_recipient;",
+    // 6 -> 7: one lease row per leased batch (its recipients' ids in a blob)
+    // instead of one per recipient: a row inserted and deleted per message
+    // was about a sixth of the send loop's store time (issue #9). Leases
+    // held by an older release become state-1 leases (as before schema 5),
+    // their attempt counted as it was when they were recovered.
+    "UPDATE recipients SET state=1, attempts=attempts+1, first_attempt_at=CASE WHEN "
+    "first_attempt_at=0 THEN (SELECT at FROM leases l WHERE l.id=recipients.id) ELSE "
+    "first_attempt_at END WHERE id IN (SELECT id FROM leases);"
+    "DROP TABLE leases;"
+    "CREATE TABLE lease_batches("
+    "  id INTEGER PRIMARY KEY,"
+    "  campaign INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  ids BLOB NOT NULL);",  // recipients.id, 8 bytes little-endian each
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -100,6 +114,30 @@ std::string EncodeFields(const Recipient& r) {
     put(v);
   }
   return out;
+}
+
+std::string EncodeIds(const std::vector<int64_t>& ids) {
+  std::string out;
+  out.reserve(8 * ids.size());
+  for (int64_t id : ids) {
+    if (id == 0) continue;  // released
+    const auto v = static_cast<uint64_t>(id);
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  return out;
+}
+
+bool DecodeIds(const void* data, int size, std::vector<int64_t>* ids) {
+  if (size < 0 || size % 8 != 0) return false;
+  const auto* p = static_cast<const unsigned char*>(data);
+  ids->clear();
+  for (int i = 0; i < size; i += 8) {
+    uint64_t v = 0;
+    for (int k = 7; k >= 0; --k) v = (v << 8) | p[i + k];
+    if (v == 0 || v > static_cast<uint64_t>(INT64_MAX)) return false;
+    ids->push_back(static_cast<int64_t>(v));
+  }
+  return true;
 }
 
 bool DecodeFields(const void* data, int size, Recipient* r) {
@@ -218,6 +256,33 @@ class SqliteStore final : public Store {
     Exec("ROLLBACK");
     return s;
   }
+  // The bound campaign's leases, read afresh inside each transaction that
+  // needs them (another process may have changed them in between).
+  Status LoadLeases();
+  // Whether the recipient row `id` holds a lease not yet released.
+  bool Held(int64_t id) const;
+  // sm_held(id) in SQL: Held(id) of the store passed as user data.
+  static void SqlHeld(sqlite3_context* ctx, int argc, sqlite3_value** argv);
+  // The recipient row `id` is released (its outcome is being recorded).
+  void Release(int64_t id);
+  // Writes the lease of a batch just leased and holds its rows.
+  Status AddLease(int64_t at, const std::vector<StoredRecipient>& rows);
+  // Rewrites (or deletes, when all are released) the lease rows whose
+  // recipients Record released.
+  Status WriteReleases();
+
+  struct LeaseBatch {
+    int64_t row = 0;              // lease_batches.id
+    int64_t at = 0;
+    std::vector<int64_t> ids;     // 0 once released
+    size_t released = 0;
+    bool dirty = false;           // released since written
+  };
+  struct HeldRow {
+    int64_t id;
+    uint32_t batch, pos;          // batches_[batch].ids[pos]
+    bool operator<(const HeldRow& o) const { return id < o.id; }
+  };
 
   sqlite3* db_;
   std::string path_;
@@ -228,9 +293,107 @@ class SqliteStore final : public Store {
   Stmt lease_uncertain_, lease_deferred_, lease_pending_;
   static constexpr size_t kInsertRows = 16;
   Stmt insert_many_;  // kInsertRows rows of insert_
-  Stmt insert_, lease_insert_, lease_delete_, suppress_row_, record_, find_, audit_insert_,
-      suppress_failed_;
+  Stmt insert_, suppress_row_, record_, find_, audit_insert_, suppress_failed_;
+  Stmt lease_load_, lease_insert_, lease_update_, lease_delete_;
+  std::vector<LeaseBatch> batches_;
+  std::vector<HeldRow> held_;  // sorted by id
 };
+
+Status SqliteStore::LoadLeases() {
+  batches_.clear();
+  held_.clear();
+  sqlite3_stmt* s = lease_load_.get();
+  sqlite3_bind_int64(s, 1, campaign_);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    LeaseBatch b;
+    b.row = sqlite3_column_int64(s, 0);
+    b.at = sqlite3_column_int64(s, 1);
+    if (!DecodeIds(sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2), &b.ids)) {
+      sqlite3_reset(s);
+      return Status::Corrupt(path_ + ": lease row " + std::to_string(b.row) +
+                             " (table lease_batches, field ids) does not decode; refusing to guess");
+    }
+    batches_.push_back(std::move(b));
+  }
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) return Err("reading leases");
+  for (uint32_t b = 0; b < batches_.size(); ++b) {
+    for (uint32_t pos = 0; pos < batches_[b].ids.size(); ++pos) {
+      held_.push_back({batches_[b].ids[pos], b, pos});
+    }
+  }
+  std::sort(held_.begin(), held_.end());
+  for (size_t i = 1; i < held_.size(); ++i) {
+    if (held_[i].id == held_[i - 1].id) {
+      return Status::Corrupt(path_ + ": recipient row " + std::to_string(held_[i].id) +
+                             " is in two leases (table lease_batches); refusing to guess");
+    }
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::Release(int64_t id) {
+  auto it = std::lower_bound(held_.begin(), held_.end(), HeldRow{id, 0, 0});
+  if (it == held_.end() || it->id != id) return;
+  LeaseBatch& b = batches_[it->batch];
+  if (b.ids[it->pos] == 0) return;
+  b.ids[it->pos] = 0;
+  ++b.released;
+  b.dirty = true;
+}
+
+bool SqliteStore::Held(int64_t id) const {
+  auto it = std::lower_bound(held_.begin(), held_.end(), HeldRow{id, 0, 0});
+  return it != held_.end() && it->id == id && batches_[it->batch].ids[it->pos] != 0;
+}
+
+void SqliteStore::SqlHeld(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  const auto* self = static_cast<const SqliteStore*>(sqlite3_user_data(ctx));
+  sqlite3_result_int(ctx, self->Held(sqlite3_value_int64(argv[0])) ? 1 : 0);
+}
+
+Status SqliteStore::AddLease(int64_t at, const std::vector<StoredRecipient>& rows) {
+  if (rows.empty()) return Status::Ok();
+  LeaseBatch b;
+  b.at = at;
+  b.ids.reserve(rows.size());
+  for (const auto& r : rows) b.ids.push_back(r.id);
+  const std::string blob = EncodeIds(b.ids);
+  sqlite3_stmt* s = lease_insert_.get();
+  sqlite3_bind_int64(s, 1, campaign_);
+  sqlite3_bind_int64(s, 2, at);
+  sqlite3_bind_blob(s, 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+  SM_RETURN_IF_ERROR(StepDone(s, "leasing"));
+  b.row = sqlite3_last_insert_rowid(db_);
+  const auto index = static_cast<uint32_t>(batches_.size());
+  const size_t old = held_.size();
+  for (uint32_t pos = 0; pos < b.ids.size(); ++pos) held_.push_back({b.ids[pos], index, pos});
+  batches_.push_back(std::move(b));
+  std::sort(held_.begin() + static_cast<std::ptrdiff_t>(old), held_.end());
+  std::inplace_merge(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(old),
+                     held_.end());
+  return Status::Ok();
+}
+
+Status SqliteStore::WriteReleases() {
+  for (LeaseBatch& b : batches_) {
+    if (!b.dirty) continue;
+    if (b.released == b.ids.size()) {
+      sqlite3_bind_int64(lease_delete_.get(), 1, b.row);
+      SM_RETURN_IF_ERROR(StepDone(lease_delete_.get(), "releasing leases"));
+    } else {
+      // Part of a batch recorded: the rest stays leased.
+      const std::string blob = EncodeIds(b.ids);
+      sqlite3_stmt* s = lease_update_.get();
+      sqlite3_bind_blob(s, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(s, 2, b.row);
+      SM_RETURN_IF_ERROR(StepDone(s, "releasing leases"));
+    }
+    b.dirty = false;
+  }
+  return Status::Ok();
+}
 
 Status SqliteStore::Init() {
   sqlite3_busy_timeout(db_, 5000);
@@ -293,9 +456,14 @@ Status SqliteStore::Init() {
   // must not be "repaired" by recreating them.
   auto ok = QueryInt(
       "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
-      "('campaigns','recipients','audit','suppressions')");
+      "('campaigns','recipients','audit','suppressions','lease_batches')");
   if (!ok.ok()) return ok.status();
-  if (*ok != 4) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
+  if (*ok != 5) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
+  // DIRECTONLY: a view or trigger in a hostile file cannot call it.
+  if (sqlite3_create_function_v2(db_, "sm_held", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, this,
+                                 &SqliteStore::SqlHeld, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Err("registering sm_held");
+  }
   {
     // One row, and kInsertRows rows in one statement (AddRecipients).
     const std::string head =
@@ -309,11 +477,12 @@ Status SqliteStore::Init() {
   // Each walks recipients_due(campaign, state, retry_at, id) in order: no
   // scan of the rows already done, however large the campaign. Rows leased
   // and not yet recorded (a few batches, at the front) are skipped by their
-  // lease.
+  // lease: sm_held needs only the id, which the index holds, so a skipped row
+  // costs no table lookup.
   constexpr const char* kCols =
       "SELECT r.id, r.key, r.email, r.line, r.fields, r.state, r.attempts, r.first_attempt_at, "
       "s.reason FROM recipients r LEFT JOIN suppressions s ON s.key=r.key ";
-  constexpr const char* kNotLeased = "AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id=r.id) ";
+  constexpr const char* kNotLeased = "AND NOT sm_held(r.id) ";
   SM_RETURN_IF_ERROR(Prepare((std::string(kCols) + "WHERE r.campaign=?1 AND r.state=7 " +
                               kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
                              &lease_uncertain_));
@@ -325,8 +494,11 @@ Status SqliteStore::Init() {
                               kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
                              &lease_pending_));
   SM_RETURN_IF_ERROR(
-      Prepare("INSERT INTO leases(id, campaign, at) VALUES(?2, ?3, ?1)", &lease_insert_));
-  SM_RETURN_IF_ERROR(Prepare("DELETE FROM leases WHERE id=?", &lease_delete_));
+      Prepare("SELECT id, at, ids FROM lease_batches WHERE campaign=? ORDER BY id", &lease_load_));
+  SM_RETURN_IF_ERROR(
+      Prepare("INSERT INTO lease_batches(campaign, at, ids) VALUES(?, ?, ?)", &lease_insert_));
+  SM_RETURN_IF_ERROR(Prepare("UPDATE lease_batches SET ids=? WHERE id=?", &lease_update_));
+  SM_RETURN_IF_ERROR(Prepare("DELETE FROM lease_batches WHERE id=?", &lease_delete_));
   SM_RETURN_IF_ERROR(Prepare(
       "UPDATE recipients SET state=5, detail=?1, updated_at=?2 WHERE id=?3", &suppress_row_));
   SM_RETURN_IF_ERROR(Prepare(
@@ -428,19 +600,32 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
 Result<uint64_t> SqliteStore::RecoverLeases() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   const std::string c = std::to_string(campaign_);
-  // state=1: a lease taken by a release before schema 5.
-  // The message of a lease may have left: that was an attempt (a state-1
-  // lease counted its attempt when it was taken).
-  const std::string update =
-      "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1, "
-      "attempts=attempts+(state<>1), first_attempt_at=CASE WHEN first_attempt_at=0 THEN "
-      "coalesce((SELECT at FROM leases l WHERE l.id=recipients.id), 0) ELSE first_attempt_at "
-      "END WHERE campaign=" + c +
-      " AND (state=1 OR id IN (SELECT id FROM leases WHERE campaign=" + c + "))";
-  const std::string drop = "DELETE FROM leases WHERE campaign=" + c;
+  // state=1: a lease taken by a release before schema 5, or converted from
+  // a schema 5-6 lease by migration 7; its attempt is already counted.
+  const std::string old_leases =
+      "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1 WHERE campaign=" + c +
+      " AND state=1";
+  // The message of a lease may have left: that was an attempt.
+  Stmt recover;
+  SM_RETURN_IF_ERROR(Prepare(
+      "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1, attempts=attempts+1, "
+      "first_attempt_at=CASE WHEN first_attempt_at=0 THEN ?1 ELSE first_attempt_at END "
+      "WHERE id=?2 AND campaign=?3",
+      &recover));
+  const std::string drop = "DELETE FROM lease_batches WHERE campaign=" + c;
   SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  if (Status st = Exec(update.c_str()); !st.ok()) return Rollback(st);
-  const auto n = static_cast<uint64_t>(sqlite3_changes(db_));
+  if (Status st = LoadLeases(); !st.ok()) return Rollback(st);
+  if (Status st = Exec(old_leases.c_str()); !st.ok()) return Rollback(st);
+  auto n = static_cast<uint64_t>(sqlite3_changes(db_));
+  for (const LeaseBatch& b : batches_) {
+    for (int64_t id : b.ids) {
+      sqlite3_bind_int64(recover.get(), 1, b.at);
+      sqlite3_bind_int64(recover.get(), 2, id);
+      sqlite3_bind_int64(recover.get(), 3, campaign_);
+      if (Status st = StepDone(recover.get(), "recovering leases"); !st.ok()) return Rollback(st);
+      n += static_cast<uint64_t>(sqlite3_changes(db_));
+    }
+  }
   if (Status st = Exec(drop.c_str()); !st.ok()) return Rollback(st);
   SM_RETURN_IF_ERROR(Exec("COMMIT"));
   return n;
@@ -486,6 +671,7 @@ Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
     ~Restore() { s->Exec("PRAGMA synchronous=NORMAL"); }
   } restore{this};
   SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  if (Status st = LoadLeases(); !st.ok()) return Rollback(st);
   sqlite3_stmt* queries[] = {include_uncertain ? lease_uncertain_.get() : nullptr,
                              lease_deferred_.get(), lease_pending_.get()};
   for (sqlite3_stmt* s : queries) {
@@ -511,13 +697,7 @@ Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) return Rollback(Err("leasing"));
   }
-  for (const auto& r : out) {
-    sqlite3_stmt* u = lease_insert_.get();
-    sqlite3_bind_int64(u, 1, now);
-    sqlite3_bind_int64(u, 2, r.id);
-    sqlite3_bind_int64(u, 3, campaign_);
-    if (Status st = StepDone(u, "leasing"); !st.ok()) return Rollback(st);
-  }
+  if (Status st = AddLease(now, out); !st.ok()) return Rollback(st);
   for (const auto& [id, reason] : suppressed) {
     std::string detail = "suppressed: " + reason;
     sqlite3_stmt* u = suppress_row_.get();
@@ -529,6 +709,7 @@ Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
   // The outcomes after the lease (the rows they release were not leased
   // again above: they still hold their leases).
   if (Status st = RecordInTransaction(transitions); !st.ok()) return Rollback(st);
+  if (Status st = WriteReleases(); !st.ok()) return Rollback(st);
   if (Status committed = Exec("COMMIT"); !committed.ok()) return Rollback(committed);
   // A batch made only of suppressed rows must not look like "nothing due".
   if (out.empty() && !suppressed.empty()) return Lease(n, include_uncertain);
@@ -539,7 +720,8 @@ Result<int64_t> SqliteStore::NextRetryAt() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   std::string sql = "SELECT coalesce(min(retry_at), 0) FROM recipients r WHERE campaign=" +
                     std::to_string(campaign_) +
-                    " AND state=3 AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id=r.id)";
+                    " AND state=3 AND NOT sm_held(r.id)";
+  SM_RETURN_IF_ERROR(LoadLeases());
   return QueryInt(sql.c_str());
 }
 
@@ -547,7 +729,9 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
   SM_RETURN_IF_ERROR(RequireCampaign());
   if (ts.empty()) return Status::Ok();
   SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  if (Status st = LoadLeases(); !st.ok()) return Rollback(st);
   if (Status st = RecordInTransaction(ts); !st.ok()) return Rollback(st);
+  if (Status st = WriteReleases(); !st.ok()) return Rollback(st);
   return Exec("COMMIT");
 }
 
@@ -567,12 +751,7 @@ Status SqliteStore::RecordInTransaction(const std::vector<Transition>& ts) {
     sqlite3_bind_int(s, 8, t.attempted ? 1 : 0);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc == SQLITE_DONE) {
-      sqlite3_stmt* d = lease_delete_.get();
-      sqlite3_bind_int64(d, 1, t.id);
-      rc = sqlite3_step(d);
-      sqlite3_reset(d);
-    }
+    Release(t.id);
     if (rc == SQLITE_DONE && t.suppress) {
       std::string source = "campaign " + campaign_name_;
       sqlite3_stmt* q = suppress_failed_.get();
@@ -642,17 +821,17 @@ Result<StateCounts> SqliteStore::Counts() {
   if (rc != SQLITE_DONE) return Err("counting");
   // A leased row keeps its state until its outcome is recorded: count it as
   // leased instead.
+  // (A few batches: one lookup each, not a function call per row.)
+  SM_RETURN_IF_ERROR(LoadLeases());
   Stmt leased;
-  SM_RETURN_IF_ERROR(Prepare(
-      "SELECT r.state, count(*) FROM leases l JOIN recipients r ON r.id=l.id "
-      "WHERE l.campaign=? GROUP BY r.state",
-      &leased));
-  sqlite3_bind_int64(leased.get(), 1, campaign_);
-  while ((rc = sqlite3_step(leased.get())) == SQLITE_ROW) {
-    MoveToLeased(&c, sqlite3_column_int(leased.get(), 0),
-                 static_cast<uint64_t>(sqlite3_column_int64(leased.get(), 1)));
+  SM_RETURN_IF_ERROR(Prepare("SELECT state FROM recipients WHERE id=?", &leased));
+  for (const HeldRow& h : held_) {
+    sqlite3_bind_int64(leased.get(), 1, h.id);
+    rc = sqlite3_step(leased.get());
+    if (rc == SQLITE_ROW) MoveToLeased(&c, sqlite3_column_int(leased.get(), 0), 1);
+    sqlite3_reset(leased.get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Err("counting leases");
   }
-  if (rc != SQLITE_DONE) return Err("counting leases");
   std::string dup = "SELECT count(*) FROM recipients WHERE campaign=" + std::to_string(campaign_) +
                     " AND uncertain_times>0";
   SM_ASSIGN_OR_RETURN(int64_t d, QueryInt(dup.c_str()));
@@ -664,10 +843,10 @@ Result<std::map<std::string, StateCounts>> SqliteStore::CountsByDomain() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   Stmt st;
   SM_RETURN_IF_ERROR(Prepare(
-      "SELECT r.domain, CASE WHEN l.id IS NULL THEN r.state ELSE 1 END AS st, count(*) "
-      "FROM recipients r LEFT JOIN leases l ON l.id=r.id WHERE r.campaign=? "
-      "GROUP BY r.domain, st",
+      "SELECT r.domain, CASE WHEN sm_held(r.id) THEN 1 ELSE r.state END AS st, count(*) "
+      "FROM recipients r WHERE r.campaign=? GROUP BY r.domain, st",
       &st));
+  SM_RETURN_IF_ERROR(LoadLeases());
   sqlite3_bind_int64(st.get(), 1, campaign_);
   std::map<std::string, StateCounts> out;
   int rc;

@@ -471,8 +471,126 @@ TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
   EXPECT_EQ(*s.AddSuppressions({{"x@example.com", "x@example.com", "r", "test", 0}}), 1u);
   store->reset();
   EXPECT_EQ(PageSize(path_), 4096);  // an existing file keeps its page size
-  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 7);
   EXPECT_EQ(QueryInt(path_, kIndexCount), 1);  // recipients_due; the audit's went in 4 and 6
+}
+
+// A state written by schema 6 (a lease row per recipient), frozen here as
+// that release wrote it, with two leases held when it died: after the
+// migration they still count as leased, are not leased again, and are
+// recovered as uncertain with their attempt and first attempt time.
+TEST_F(StoreTest, MigratesASchema6StateKeepingItsLeases) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* v6 =
+      "CREATE TABLE campaigns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+      " created_at INTEGER NOT NULL);"
+      "CREATE TABLE recipients(id INTEGER PRIMARY KEY, campaign INTEGER NOT NULL REFERENCES"
+      " campaigns(id), key TEXT NOT NULL, email TEXT NOT NULL, domain TEXT NOT NULL,"
+      " line INTEGER NOT NULL, fields BLOB NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+      " attempts INTEGER NOT NULL DEFAULT 0, retry_at INTEGER NOT NULL DEFAULT 0,"
+      " updated_at INTEGER NOT NULL DEFAULT 0, message_id TEXT, detail TEXT,"
+      " first_attempt_at INTEGER NOT NULL DEFAULT 0,"
+      " uncertain_times INTEGER NOT NULL DEFAULT 0, UNIQUE(campaign, key));"
+      "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id);"
+      "CREATE TABLE audit(id INTEGER PRIMARY KEY, campaign INTEGER NOT NULL REFERENCES"
+      " campaigns(id), recipient INTEGER NOT NULL REFERENCES recipients(id), email TEXT NOT NULL,"
+      " message_id TEXT NOT NULL, sha256 TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT"
+      " NULL, detail TEXT NOT NULL, found TEXT NOT NULL);"
+      "CREATE TABLE suppressions(key TEXT PRIMARY KEY, email TEXT NOT NULL, reason TEXT NOT"
+      " NULL, source TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE TABLE leases(id INTEGER PRIMARY KEY, campaign INTEGER NOT NULL,"
+      " at INTEGER NOT NULL);"
+      "INSERT INTO campaigns VALUES(1, 'old', 1);"
+      "INSERT INTO recipients(campaign, key, email, domain, line, fields, state, attempts,"
+      " first_attempt_at) VALUES"
+      " (1, 'a@example.com', 'a@example.com', 'example.com', 2, x'', 0, 0, 0),"
+      " (1, 'b@example.com', 'b@example.com', 'example.com', 3, x'', 3, 1, 500),"
+      " (1, 'c@example.com', 'c@example.com', 'example.com', 4, x'', 0, 0, 0);"
+      "INSERT INTO leases VALUES(1, 1, 1000), (2, 1, 1000);"
+      "PRAGMA application_id=1397047628; PRAGMA user_version=6;";
+  ASSERT_EQ(sqlite3_exec(db, v6, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto store = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("old", true, false).ok());
+  auto c = s.Counts();
+  EXPECT_EQ(c->leased, 2u);
+  EXPECT_EQ(c->pending, 1u);
+  EXPECT_EQ(c->deferred, 0u);
+  auto l = s.Lease(10, true);
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].recipient.email, "c@example.com");
+  EXPECT_EQ(*s.RecoverLeases(), 3u);  // a and b from schema 6, c from this store
+  auto a = s.Find("a@example.com");
+  EXPECT_EQ((*a)->state, DeliveryState::kUncertain);
+  EXPECT_EQ((*a)->attempts, 1);
+  EXPECT_EQ((*a)->first_attempt_at, 1000);
+  auto b = s.Find("b@example.com");
+  EXPECT_EQ((*b)->attempts, 2);
+  EXPECT_EQ((*b)->first_attempt_at, 500);
+  EXPECT_EQ(s.Counts()->possible_duplicates, 3u);
+  store->reset();
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 7);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM sqlite_schema WHERE name='leases'"), 0);
+}
+
+// Leases live in the state file, not in one Store: a second store on the
+// same file (another process) neither leases the held rows nor miscounts them.
+TEST_F(StoreTest, LeasesHeldByOneStoreBindAnother) {
+  auto one = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE((*one)->BindCampaign("c1", true, true).ok());
+  (*one)->AddRecipients({R("a@example.com", 2), R("b@example.com", 3), R("c@example.com", 4)});
+  ASSERT_EQ((*one)->Lease(2, true)->size(), 2u);
+  auto two = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE((*two)->BindCampaign("c1", true, false).ok());
+  EXPECT_EQ((*two)->Counts()->leased, 2u);
+  EXPECT_EQ((*two)->CountsByDomain()->at("example.com").leased, 2u);
+  auto rest = (*two)->Lease(10, true);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].recipient.email, "c@example.com");
+  // The first store sees the second one's lease too.
+  EXPECT_TRUE((*one)->Lease(10, true)->empty());
+  EXPECT_EQ((*one)->Counts()->leased, 3u);
+}
+
+// A lease row that does not decode (a hand-edited or damaged file) stops the
+// store with an error naming the file, the row and the field; nothing is
+// leased or recovered by guessing.
+TEST_F(StoreTest, ADamagedLeaseRowIsRefused) {
+  for (const char* damage : {"UPDATE lease_batches SET ids=x'0102'",  // not 8 bytes an id
+                             "UPDATE lease_batches SET ids=x'0000000000000000'",  // id 0
+                             "INSERT INTO lease_batches(campaign, at, ids) "  // held twice
+                             "SELECT campaign, at, ids FROM lease_batches"}) {
+    SCOPED_TRACE(damage);
+    fs::remove(path_);
+    {
+      auto store = OpenSqliteStore(path_, &clock_);
+      ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
+      (*store)->AddRecipients({R("a@example.com", 2), R("b@example.com", 3)});
+      ASSERT_EQ((*store)->Lease(1, true)->size(), 1u);
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, damage, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto store = OpenSqliteStore(path_, &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ASSERT_TRUE((*store)->BindCampaign("c1", true, false).ok());
+    auto leased = (*store)->Lease(10, true);
+    ASSERT_FALSE(leased.ok());
+    EXPECT_EQ(leased.status().code(), Status::Code::kCorrupt);
+    EXPECT_NE(leased.status().message().find(path_), std::string::npos);
+    EXPECT_NE(leased.status().message().find("lease_batches"), std::string::npos)
+        << leased.status().message();
+    EXPECT_FALSE((*store)->RecoverLeases().ok());
+    EXPECT_FALSE((*store)->Counts().ok());
+    EXPECT_FALSE((*store)->Record({{1, DeliveryState::kSent, "<m@x>", "250", 0}}).ok());
+  }
+  // Nothing moved: the recipients are as the damaged file left them.
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM recipients WHERE state=0"), 2);
 }
 
 TEST_F(StoreTest, ANewStateHas16KiBPages) {
@@ -483,7 +601,7 @@ TEST_F(StoreTest, ANewStateHas16KiBPages) {
     ASSERT_TRUE((*store)->AddRecipients({R("a@example.com", 2)}).ok());
   }
   EXPECT_EQ(PageSize(path_), 16384);
-  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 7);
   EXPECT_EQ(QueryInt(path_, kIndexCount), 1);  // recipients_due: nothing indexes the audit trail
 }
 
