@@ -245,6 +245,8 @@ class SqliteStore final : public Store {
   // Record's statements inside an open transaction (the caller commits or
   // rolls back).
   Status RecordInTransaction(const std::vector<Transition>& ts);
+  // Audit rows of recorded transitions, in their order.
+  Status InsertAudit(const std::vector<const Transition*>& ts);
   // Runs a statement that returns no rows; the caller has bound it.
   Status StepDone(sqlite3_stmt* s, std::string_view what) {
     int rc = sqlite3_step(s);
@@ -294,6 +296,7 @@ class SqliteStore final : public Store {
   static constexpr size_t kInsertRows = 16;
   Stmt insert_many_;  // kInsertRows rows of insert_
   Stmt insert_, suppress_row_, record_, find_, audit_insert_, suppress_failed_;
+  Stmt audit_many_;  // kInsertRows rows of audit_insert_
   Stmt lease_load_, lease_insert_, lease_update_, lease_delete_;
   std::vector<LeaseBatch> batches_;
   std::vector<HeldRow> held_;  // sorted by id
@@ -515,10 +518,15 @@ Status SqliteStore::Init() {
       "SELECT r.id, r.key, r.email, r.line, r.fields, r.state, r.attempts, r.first_attempt_at "
       "FROM recipients r WHERE r.campaign=? AND r.key=?",
       &find_));
-  SM_RETURN_IF_ERROR(Prepare(
-      "INSERT INTO audit(campaign, recipient, email, message_id, sha256, at, outcome, detail, "
-      "found) VALUES(?,?,?,?,?,?,?,?,?)",
-      &audit_insert_));
+  {
+    const std::string head =
+        "INSERT INTO audit(campaign, recipient, email, message_id, sha256, at, outcome, detail, "
+        "found) VALUES";
+    std::string rows = "(?,?,?,?,?,?,?,?,?)";
+    SM_RETURN_IF_ERROR(Prepare((head + rows).c_str(), &audit_insert_));
+    for (size_t i = 1; i < kInsertRows; ++i) rows += ",(?,?,?,?,?,?,?,?,?)";
+    SM_RETURN_IF_ERROR(Prepare((head + rows).c_str(), &audit_many_));
+  }
   return Status::Ok();
 }
 
@@ -737,6 +745,8 @@ Status SqliteStore::Record(const std::vector<Transition>& ts) {
 
 Status SqliteStore::RecordInTransaction(const std::vector<Transition>& ts) {
   int64_t now = clock_->NowUnix();
+  std::vector<const Transition*> audited;
+  audited.reserve(ts.size());
   for (const Transition& t : ts) {
     sqlite3_stmt* s = record_.get();
     sqlite3_bind_int(s, 1, static_cast<int>(t.state));
@@ -762,27 +772,39 @@ Status SqliteStore::RecordInTransaction(const std::vector<Transition>& ts) {
       rc = sqlite3_step(q);
       sqlite3_reset(q);
     }
-    if (rc == SQLITE_DONE && t.has_audit) {
+    if (rc == SQLITE_DONE && t.has_audit) audited.push_back(&t);
+    if (rc != SQLITE_DONE) return Err("recording outcomes");
+  }
+  return InsertAudit(audited);
+}
+
+Status SqliteStore::InsertAudit(const std::vector<const Transition*>& ts) {
+  // kInsertRows rows a statement while that many are left, as AddRecipients.
+  std::string found[kInsertRows], detail[kInsertRows];
+  for (size_t next = 0; next < ts.size();) {
+    const size_t n = ts.size() - next >= kInsertRows ? kInsertRows : 1;
+    sqlite3_stmt* q = n == kInsertRows ? audit_many_.get() : audit_insert_.get();
+    for (size_t k = 0; k < n; ++k) {
+      const Transition& t = *ts[next + k];
       const AuditRecord& a = t.audit;
-      std::string found = JoinFound(a.found);
-      std::string detail = RedactDetail(a.detail);
-      sqlite3_stmt* q = audit_insert_.get();
-      auto text = [q](int i, const std::string& v) {
-        sqlite3_bind_text(q, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      found[k] = JoinFound(a.found);
+      detail[k] = RedactDetail(a.detail);
+      const int p = static_cast<int>(9 * k);
+      auto text = [q, p](int i, const std::string& v) {
+        sqlite3_bind_text(q, p + i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
       };
-      sqlite3_bind_int64(q, 1, campaign_);
-      sqlite3_bind_int64(q, 2, t.id);
+      sqlite3_bind_int64(q, p + 1, campaign_);
+      sqlite3_bind_int64(q, p + 2, t.id);
       text(3, a.recipient);
       text(4, a.message_id);
       text(5, a.sha256);
-      sqlite3_bind_int64(q, 6, a.at);
+      sqlite3_bind_int64(q, p + 6, a.at);
       text(7, a.outcome);
-      text(8, detail);
-      text(9, found);
-      rc = sqlite3_step(q);
-      sqlite3_reset(q);
+      text(8, detail[k]);
+      text(9, found[k]);
     }
-    if (rc != SQLITE_DONE) return Err("recording outcomes");
+    if (Status st = StepDone(q, "recording outcomes"); !st.ok()) return st;
+    next += n;
   }
   return Status::Ok();
 }

@@ -247,6 +247,46 @@ TEST_F(StoreTest, AuditRowsAreWrittenWithTheirTransitionAndReadBack) {
   EXPECT_EQ(rows, 1u);
 }
 
+// Audit rows go in 16 to a statement while 16 are left, then one at a time:
+// a batch of 37 (some without an audit row) reads back whole, in order, each
+// row with its own fields; a failing row in a 16-row statement fails the lot.
+TEST_F(StoreTest, AuditRowsOfAnyBatchLengthReadBackInOrder) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  std::vector<Recipient> rs;
+  for (int i = 0; i < 40; ++i) rs.push_back(R("u" + std::to_string(i) + "@example.com", i + 2));
+  s.AddRecipients(rs);
+  auto l = s.Lease(40, true);
+  ASSERT_EQ(l->size(), 40u);
+  std::vector<Transition> ts;
+  std::vector<std::string> want;
+  for (int i = 0; i < 40; ++i) {
+    Transition t{(*l)[i].id, DeliveryState::kSent, "<m" + std::to_string(i) + "@x>", "250", 0};
+    t.has_audit = i % 13 != 4;  // three without: 37 audit rows
+    t.audit = {(*l)[i].recipient.email, t.message_id, "h" + std::to_string(i), 1795608950 + i,
+               "sent", "250 ok " + std::to_string(i), {"x" + std::to_string(i)}};
+    if (t.has_audit) want.push_back(t.audit.recipient + " " + t.message_id + " " + t.audit.sha256 +
+                                    " " + std::to_string(t.audit.at) + " " + t.audit.detail +
+                                    " " + t.audit.found[0]);
+    ts.push_back(std::move(t));
+  }
+  // Unknown recipient in the second 16-row statement: nothing is written.
+  std::vector<Transition> bad = ts;
+  bad[20].id = 999999;
+  bad[20].message_id.clear();
+  EXPECT_FALSE(s.Record(bad).ok());
+  ASSERT_TRUE(s.Record(ts).ok());
+  std::vector<std::string> got;
+  ASSERT_TRUE(s.ReadAudit([&](const AuditRecord& a) {
+                 got.push_back(a.recipient + " " + a.message_id + " " + a.sha256 + " " +
+                               std::to_string(a.at) + " " + a.detail + " " + a.found[0]);
+                 return true;
+               }).ok());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(s.Counts()->sent, 40u);
+}
+
 TEST_F(StoreTest, RenamedCampaignInItsOwnDirectoryIsRefused) {
   auto store = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
