@@ -274,15 +274,15 @@ class SqliteStore final : public Store {
   Status WriteReleases();
 
   struct LeaseBatch {
-    int64_t row = 0;              // lease_batches.id
+    int64_t row = 0;  // lease_batches.id
     int64_t at = 0;
-    std::vector<int64_t> ids;     // 0 once released
+    std::vector<int64_t> ids;  // 0 once released
     size_t released = 0;
-    bool dirty = false;           // released since written
+    bool dirty = false;  // released since written
   };
   struct HeldRow {
     int64_t id;
-    uint32_t batch, pos;          // batches_[batch].ids[pos]
+    uint32_t batch, pos;  // batches_[batch].ids[pos]
     bool operator<(const HeldRow& o) const { return id < o.id; }
   };
 
@@ -314,8 +314,9 @@ Status SqliteStore::LoadLeases() {
     b.at = sqlite3_column_int64(s, 1);
     if (!DecodeIds(sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2), &b.ids)) {
       sqlite3_reset(s);
-      return Status::Corrupt(path_ + ": lease row " + std::to_string(b.row) +
-                             " (table lease_batches, field ids) does not decode; refusing to guess");
+      return Status::Corrupt(
+          path_ + ": lease row " + std::to_string(b.row) +
+          " (table lease_batches, field ids) does not decode; refusing to guess");
     }
     batches_.push_back(std::move(b));
   }
@@ -374,8 +375,7 @@ Status SqliteStore::AddLease(int64_t at, const std::vector<StoredRecipient>& row
   for (uint32_t pos = 0; pos < b.ids.size(); ++pos) held_.push_back({b.ids[pos], index, pos});
   batches_.push_back(std::move(b));
   std::sort(held_.begin() + static_cast<std::ptrdiff_t>(old), held_.end());
-  std::inplace_merge(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(old),
-                     held_.end());
+  std::inplace_merge(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(old), held_.end());
   return Status::Ok();
 }
 
@@ -727,8 +727,7 @@ Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
 Result<int64_t> SqliteStore::NextRetryAt() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   std::string sql = "SELECT coalesce(min(retry_at), 0) FROM recipients r WHERE campaign=" +
-                    std::to_string(campaign_) +
-                    " AND state=3 AND NOT sm_held(r.id)";
+                    std::to_string(campaign_) + " AND state=3 AND NOT sm_held(r.id)";
   SM_RETURN_IF_ERROR(LoadLeases());
   return QueryInt(sql.c_str());
 }
@@ -864,10 +863,10 @@ Result<StateCounts> SqliteStore::Counts() {
 Result<std::map<std::string, StateCounts>> SqliteStore::CountsByDomain() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   Stmt st;
-  SM_RETURN_IF_ERROR(Prepare(
-      "SELECT r.domain, CASE WHEN sm_held(r.id) THEN 1 ELSE r.state END AS st, count(*) "
-      "FROM recipients r WHERE r.campaign=? GROUP BY r.domain, st",
-      &st));
+  SM_RETURN_IF_ERROR(
+      Prepare("SELECT r.domain, CASE WHEN sm_held(r.id) THEN 1 ELSE r.state END AS st, count(*) "
+              "FROM recipients r WHERE r.campaign=? GROUP BY r.domain, st",
+              &st));
   SM_RETURN_IF_ERROR(LoadLeases());
   sqlite3_bind_int64(st.get(), 1, campaign_);
   std::map<std::string, StateCounts> out;

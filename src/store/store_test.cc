@@ -264,11 +264,12 @@ TEST_F(StoreTest, AuditRowsOfAnyBatchLengthReadBackInOrder) {
   for (int i = 0; i < 40; ++i) {
     Transition t{(*l)[i].id, DeliveryState::kSent, "<m" + std::to_string(i) + "@x>", "250", 0};
     t.has_audit = i % 13 != 4;  // three without: 37 audit rows
-    t.audit = {(*l)[i].recipient.email, t.message_id, "h" + std::to_string(i), 1795608950 + i,
-               "sent", "250 ok " + std::to_string(i), {"x" + std::to_string(i)}};
-    if (t.has_audit) want.push_back(t.audit.recipient + " " + t.message_id + " " + t.audit.sha256 +
-                                    " " + std::to_string(t.audit.at) + " " + t.audit.detail +
-                                    " " + t.audit.found[0]);
+    t.audit = {(*l)[i].recipient.email,  t.message_id, "h" + std::to_string(i),
+               1795608950 + i,           "sent",       "250 ok " + std::to_string(i),
+               {"x" + std::to_string(i)}};
+    if (t.has_audit)
+      want.push_back(t.audit.recipient + " " + t.message_id + " " + t.audit.sha256 + " " +
+                     std::to_string(t.audit.at) + " " + t.audit.detail + " " + t.audit.found[0]);
     ts.push_back(std::move(t));
   }
   // Unknown recipient in the second 16-row statement: nothing is written.
@@ -602,7 +603,7 @@ TEST_F(StoreTest, LeasesHeldByOneStoreBindAnother) {
 TEST_F(StoreTest, ADamagedLeaseRowIsRefused) {
   for (const char* damage : {"UPDATE lease_batches SET ids=x'0102'",  // not 8 bytes an id
                              "UPDATE lease_batches SET ids=x'0000000000000000'",  // id 0
-                             "INSERT INTO lease_batches(campaign, at, ids) "  // held twice
+                             "INSERT INTO lease_batches(campaign, at, ids) "      // held twice
                              "SELECT campaign, at, ids FROM lease_batches"}) {
     SCOPED_TRACE(damage);
     fs::remove(path_);
