@@ -42,6 +42,7 @@ void RemoveState() {
 const std::string& Template() {
   static const std::string bytes = [] {
     RemoveState();
+    std::atexit(RemoveState);  // libFuzzer ends with exit()
     FakeClock clock{1795608950};
     {
       auto store = OpenSqliteStore(Path(), &clock);
