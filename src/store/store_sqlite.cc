@@ -258,21 +258,6 @@ class SqliteStore final : public Store {
     Exec("ROLLBACK");
     return s;
   }
-  // The bound campaign's leases, read afresh inside each transaction that
-  // needs them (another process may have changed them in between).
-  Status LoadLeases();
-  // Whether the recipient row `id` holds a lease not yet released.
-  bool Held(int64_t id) const;
-  // sm_held(id) in SQL: Held(id) of the store passed as user data.
-  static void SqlHeld(sqlite3_context* ctx, int argc, sqlite3_value** argv);
-  // The recipient row `id` is released (its outcome is being recorded).
-  void Release(int64_t id);
-  // Writes the lease of a batch just leased and holds its rows.
-  Status AddLease(int64_t at, const std::vector<StoredRecipient>& rows);
-  // Rewrites (or deletes, when all are released) the lease rows whose
-  // recipients Record released.
-  Status WriteReleases();
-
   struct LeaseBatch {
     int64_t row = 0;  // lease_batches.id
     int64_t at = 0;
@@ -285,6 +270,24 @@ class SqliteStore final : public Store {
     uint32_t batch, pos;  // batches_[batch].ids[pos]
     bool operator<(const HeldRow& o) const { return id < o.id; }
   };
+  // The bound campaign's leases, read afresh inside each transaction that
+  // needs them (another process may have changed them in between).
+  Status LoadLeases();
+  // Indexes the rows of batches_[b] in held_ (appended, not sorted).
+  void HoldBatch(uint32_t b);
+  // held_'s entry for the recipient row `id`, or null.
+  const HeldRow* FindHeld(int64_t id) const;
+  // Whether the recipient row `id` holds a lease not yet released.
+  bool Held(int64_t id) const;
+  // sm_held(id) in SQL: Held(id) of the store passed as user data.
+  static void SqlHeld(sqlite3_context* ctx, int argc, sqlite3_value** argv);
+  // The recipient row `id` is released (its outcome is being recorded).
+  void Release(int64_t id);
+  // Writes the lease of a batch just leased and holds its rows.
+  Status AddLease(int64_t at, const std::vector<StoredRecipient>& rows);
+  // Rewrites (or deletes, when all are released) the lease rows whose
+  // recipients Record released.
+  Status WriteReleases();
 
   sqlite3* db_;
   std::string path_;
@@ -322,11 +325,7 @@ Status SqliteStore::LoadLeases() {
   }
   sqlite3_reset(s);
   if (rc != SQLITE_DONE) return Err("reading leases");
-  for (uint32_t b = 0; b < batches_.size(); ++b) {
-    for (uint32_t pos = 0; pos < batches_[b].ids.size(); ++pos) {
-      held_.push_back({batches_[b].ids[pos], b, pos});
-    }
-  }
+  for (uint32_t b = 0; b < batches_.size(); ++b) HoldBatch(b);
   std::sort(held_.begin(), held_.end());
   for (size_t i = 1; i < held_.size(); ++i) {
     if (held_[i].id == held_[i - 1].id) {
@@ -337,19 +336,29 @@ Status SqliteStore::LoadLeases() {
   return Status::Ok();
 }
 
-void SqliteStore::Release(int64_t id) {
+void SqliteStore::HoldBatch(uint32_t b) {
+  const std::vector<int64_t>& ids = batches_[b].ids;
+  for (uint32_t pos = 0; pos < ids.size(); ++pos) held_.push_back({ids[pos], b, pos});
+}
+
+const SqliteStore::HeldRow* SqliteStore::FindHeld(int64_t id) const {
   auto it = std::lower_bound(held_.begin(), held_.end(), HeldRow{id, 0, 0});
-  if (it == held_.end() || it->id != id) return;
-  LeaseBatch& b = batches_[it->batch];
-  if (b.ids[it->pos] == 0) return;
-  b.ids[it->pos] = 0;
+  return it != held_.end() && it->id == id ? &*it : nullptr;
+}
+
+void SqliteStore::Release(int64_t id) {
+  const HeldRow* h = FindHeld(id);
+  if (h == nullptr) return;
+  LeaseBatch& b = batches_[h->batch];
+  if (b.ids[h->pos] == 0) return;
+  b.ids[h->pos] = 0;
   ++b.released;
   b.dirty = true;
 }
 
 bool SqliteStore::Held(int64_t id) const {
-  auto it = std::lower_bound(held_.begin(), held_.end(), HeldRow{id, 0, 0});
-  return it != held_.end() && it->id == id && batches_[it->batch].ids[it->pos] != 0;
+  const HeldRow* h = FindHeld(id);
+  return h != nullptr && batches_[h->batch].ids[h->pos] != 0;
 }
 
 void SqliteStore::SqlHeld(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
@@ -370,10 +379,9 @@ Status SqliteStore::AddLease(int64_t at, const std::vector<StoredRecipient>& row
   sqlite3_bind_blob(s, 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
   SM_RETURN_IF_ERROR(StepDone(s, "leasing"));
   b.row = sqlite3_last_insert_rowid(db_);
-  const auto index = static_cast<uint32_t>(batches_.size());
   const size_t old = held_.size();
-  for (uint32_t pos = 0; pos < b.ids.size(); ++pos) held_.push_back({b.ids[pos], index, pos});
   batches_.push_back(std::move(b));
+  HoldBatch(static_cast<uint32_t>(batches_.size() - 1));
   std::sort(held_.begin() + static_cast<std::ptrdiff_t>(old), held_.end());
   std::inplace_merge(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(old), held_.end());
   return Status::Ok();
