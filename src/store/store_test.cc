@@ -49,6 +49,18 @@ class StoreTest : public ::testing::Test {
     sqlite3_close(db);
     return value;
   }
+  // Runs sql on the file at path outside any Store (a file written by an
+  // older release, or damaged by hand); "" on success, else SQLite's error.
+  static std::string ExecRaw(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    std::string err;
+    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK ||
+        sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      err = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    }
+    sqlite3_close(db);
+    return err;
+  }
   fs::path dir_;
   std::string path_;
   FakeClock clock_{1795608950};
@@ -470,8 +482,6 @@ TEST_F(StoreTest, ReadersDoNotAddACampaign) {
 // A state written by the release before suppression (schema 2), frozen here
 // as that release wrote it: it must open, migrate and keep its rows.
 TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   const char* v2 =
       "CREATE TABLE campaigns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
       " created_at INTEGER NOT NULL);"
@@ -493,8 +503,7 @@ TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
       " (1, 'b@example.com', 'b@example.com', 'example.com', 3, x'', 1, 1),"
       " (1, 'c@example.com', 'c@example.com', 'example.com', 4, x'', 0, 0);"
       "PRAGMA application_id=1397047628; PRAGMA user_version=2;";
-  ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  ASSERT_EQ(ExecRaw(path_, v2), "");
 
   auto store = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE(store.ok()) << store.status().message();
@@ -521,8 +530,6 @@ TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
 // migration they still count as leased, are not leased again, and are
 // recovered as uncertain with their attempt and first attempt time.
 TEST_F(StoreTest, MigratesASchema6StateKeepingItsLeases) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   const char* v6 =
       "CREATE TABLE campaigns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
       " created_at INTEGER NOT NULL);"
@@ -550,8 +557,7 @@ TEST_F(StoreTest, MigratesASchema6StateKeepingItsLeases) {
       " (1, 'c@example.com', 'c@example.com', 'example.com', 4, x'', 0, 0, 0);"
       "INSERT INTO leases VALUES(1, 1, 1000), (2, 1, 1000);"
       "PRAGMA application_id=1397047628; PRAGMA user_version=6;";
-  ASSERT_EQ(sqlite3_exec(db, v6, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  ASSERT_EQ(ExecRaw(path_, v6), "");
 
   auto store = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE(store.ok()) << store.status().message();
@@ -613,10 +619,7 @@ TEST_F(StoreTest, ADamagedLeaseRowIsRefused) {
       (*store)->AddRecipients({R("a@example.com", 2), R("b@example.com", 3)});
       ASSERT_EQ((*store)->Lease(1, true)->size(), 1u);
     }
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, damage, nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
+    ASSERT_EQ(ExecRaw(path_, damage), "");
     auto store = OpenSqliteStore(path_, &clock_);
     ASSERT_TRUE(store.ok()) << store.status().message();
     ASSERT_TRUE((*store)->BindCampaign("c1", true, false).ok());
@@ -657,19 +660,14 @@ TEST_F(StoreTest, ForeignAndCorruptFilesAreRefusedNotRepaired) {
       << got.status().message();
 
   fs::remove(path_);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  sqlite3_exec(db, "CREATE TABLE customers(x)", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+  ASSERT_EQ(ExecRaw(path_, "CREATE TABLE customers(x)"), "");
   got = OpenSqliteStore(path_, &clock_);
   ASSERT_FALSE(got.ok());
   EXPECT_NE(got.status().message().find("another application"), std::string::npos);
 
   fs::remove(path_);
   ASSERT_TRUE(OpenSqliteStore(path_, &clock_).ok());
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+  ASSERT_EQ(ExecRaw(path_, "PRAGMA user_version=99"), "");
   got = OpenSqliteStore(path_, &clock_);
   ASSERT_FALSE(got.ok());
   EXPECT_NE(got.status().message().find("newer than this sealmail"), std::string::npos);
