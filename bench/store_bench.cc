@@ -60,9 +60,14 @@ int RunOnce(const std::string& path, size_t n, size_t batch, bool combined) {
   double t0 = Now();
   std::vector<Recipient> rows;
   rows.reserve(1000);
+  // As the engine imports: few commits (Store::BeginImport), keys in random
+  // order as in a real audience (k = i * p mod n, p a prime not dividing n).
+  const size_t p = n % 7919 != 0 ? 7919 : 7927;
+  if (Status b = s.BeginImport(); !b.ok()) return Fail(b);
   for (size_t i = 0; i < n; ++i) {
+    const size_t k = i * p % n;
     Recipient r;
-    r.email = "customer" + std::to_string(i) + "@example" + std::to_string(i % 97) + ".com";
+    r.email = "customer" + std::to_string(k) + "@example" + std::to_string(k % 97) + ".com";
     r.key = r.email;
     r.line = i + 2;
     r.fields = {{"first_name", "Name" + std::to_string(i)}, {"tier", "gold"}};
@@ -72,6 +77,7 @@ int RunOnce(const std::string& path, size_t n, size_t batch, bool combined) {
       rows.clear();
     }
   }
+  if (Status e = s.EndImport(); !e.ok()) return Fail(e);
   double t1 = Now();
 
   auto outcomes = [&clock](const std::vector<StoredRecipient>& leased) {
@@ -149,7 +155,7 @@ int RunOnce(const std::string& path, size_t n, size_t batch, bool combined) {
     std::printf("| stage (SQLite, WAL, batch %zu)         | recipients | seconds | per second |\n",
                 batch);
     std::printf("|---|---:|---:|---:|\n");
-    std::printf("| import (AddRecipients, 1000/txn)      | %10zu | %7.2f | %10.0f |\n", n, t1 - t0,
+    std::printf("| import (AddRecipients, 1000 a call)   | %10zu | %7.2f | %10.0f |\n", n, t1 - t0,
                 n / (t1 - t0));
     std::printf("| lease (fsynced commit per batch)      | %10llu | %7.2f | %10.0f |\n",
                 static_cast<unsigned long long>(done), lease_s, done / lease_s);

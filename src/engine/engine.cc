@@ -273,10 +273,13 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   // full (GuardProofs).
   Guard guard(Composer::SenderAddresses(c), audience);
   GuardProofs proofs;
+  // Few commits for the whole import, not one a batch (Store::BeginImport).
+  SM_RETURN_IF_ERROR(store->BeginImport());
   SM_RETURN_IF_ERROR(Preflight(c, guard, &proofs, /*sign=*/false, &rep.preflight, progress, on_ok,
                                on_blocked));
   SM_RETURN_IF_ERROR(flush());
   SM_RETURN_IF_ERROR(collect());
+  SM_RETURN_IF_ERROR(store->EndImport());
   proofs.Seal();
   rep.preflight_seconds = Seconds(clock_, preflight_start);
   if (!rep.preflight.violations.empty()) {

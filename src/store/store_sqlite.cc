@@ -183,6 +183,8 @@ class SqliteStore final : public Store {
   Status Init();
   Status BindCampaign(const std::string& name, bool single_campaign, bool create) override;
   Result<uint64_t> AddRecipients(const std::vector<Recipient>& batch) override;
+  Status BeginImport() override;
+  Status EndImport() override;
   Result<uint64_t> RecoverLeases() override;
   Result<std::vector<StoredRecipient>> Lease(size_t n, bool include_uncertain) override;
   Result<int64_t> NextRetryAt() override;
@@ -241,6 +243,12 @@ class SqliteStore final : public Store {
     if (campaign_ == 0) return Status::Internal("store used before BindCampaign");
     return Status::Ok();
   }
+  // For the writers other than AddRecipients, which must not run inside an
+  // import's open transaction.
+  Status RequireNoImport() const {
+    if (importing_) return Status::Internal("store written to between BeginImport and EndImport");
+    return Status::Ok();
+  }
   StoredRecipient RowToRecipient(sqlite3_stmt* s, bool* ok);
   // Record's statements inside an open transaction (the caller commits or
   // rolls back).
@@ -294,6 +302,9 @@ class SqliteStore final : public Store {
   const Clock* clock_;
   int64_t campaign_ = 0;
   std::string campaign_name_;
+  bool importing_ = false;    // between BeginImport and EndImport
+  bool import_open_ = false;  // an import transaction is open
+  uint64_t import_rows_ = 0;  // added in the open import transaction
   // Lease: uncertain, due deferred, pending (each walks the due index).
   Stmt lease_uncertain_, lease_deferred_, lease_pending_;
   static constexpr size_t kInsertRows = 16;
@@ -539,6 +550,7 @@ Status SqliteStore::Init() {
 }
 
 Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign, bool create) {
+  SM_RETURN_IF_ERROR(RequireNoImport());
   Stmt sel;
   SM_RETURN_IF_ERROR(Prepare("SELECT id, name FROM campaigns ORDER BY id", &sel));
   int rc;
@@ -572,9 +584,27 @@ Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign, 
   return Status::Ok();
 }
 
+Status SqliteStore::BeginImport() {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  SM_RETURN_IF_ERROR(RequireNoImport());
+  importing_ = true;
+  import_rows_ = 0;
+  return Status::Ok();
+}
+
+Status SqliteStore::EndImport() {
+  if (!importing_) return Status::Internal("EndImport without BeginImport");
+  importing_ = false;
+  if (!import_open_) return Status::Ok();
+  import_open_ = false;
+  if (Status st = Exec("COMMIT"); !st.ok()) return Rollback(st);
+  return Status::Ok();
+}
+
 Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch) {
   SM_RETURN_IF_ERROR(RequireCampaign());
-  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  if (!import_open_) SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  import_open_ = importing_;
   uint64_t added = 0;
   const int64_t now = clock_->NowUnix();
   // kInsertRows rows a statement while that many are left (a step per row
@@ -602,19 +632,25 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-      Status st = Err("adding recipients");
-      Exec("ROLLBACK");
-      return st;
+      import_open_ = false;  // the whole open import goes: nothing of it was committed
+      return Rollback(Err("adding recipients"));
     }
     added += static_cast<uint64_t>(sqlite3_changes(db_));
     next += n;
   }
-  SM_RETURN_IF_ERROR(Exec("COMMIT"));
+  if (import_open_) {
+    import_rows_ += batch.size();
+    if (import_rows_ < kImportCommitRows) return added;
+    import_open_ = false;
+    import_rows_ = 0;
+  }
+  if (Status st = Exec("COMMIT"); !st.ok()) return Rollback(st);
   return added;
 }
 
 Result<uint64_t> SqliteStore::RecoverLeases() {
   SM_RETURN_IF_ERROR(RequireCampaign());
+  SM_RETURN_IF_ERROR(RequireNoImport());
   const std::string c = std::to_string(campaign_);
   // state=1: a lease taken by a release before schema 5, or converted from
   // a schema 5-6 lease by migration 7; its attempt is already counted.
@@ -673,6 +709,7 @@ Result<std::vector<StoredRecipient>> SqliteStore::Lease(size_t n, bool include_u
 Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
     size_t n, bool include_uncertain, const std::vector<Transition>& transitions) {
   SM_RETURN_IF_ERROR(RequireCampaign());
+  SM_RETURN_IF_ERROR(RequireNoImport());
   std::vector<StoredRecipient> out;
   std::vector<std::pair<int64_t, std::string>> suppressed;  // id, reason
   int64_t now = clock_->NowUnix();
@@ -742,6 +779,7 @@ Result<int64_t> SqliteStore::NextRetryAt() {
 
 Status SqliteStore::Record(const std::vector<Transition>& ts) {
   SM_RETURN_IF_ERROR(RequireCampaign());
+  SM_RETURN_IF_ERROR(RequireNoImport());
   if (ts.empty()) return Status::Ok();
   SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   if (Status st = LoadLeases(); !st.ok()) return Rollback(st);
@@ -940,6 +978,7 @@ Status SqliteStore::ReadAudit(const std::function<bool(const AuditRecord&)>& fn)
 }
 
 Result<uint64_t> SqliteStore::AddSuppressions(const std::vector<Suppression>& batch) {
+  SM_RETURN_IF_ERROR(RequireNoImport());
   Stmt ins;
   SM_RETURN_IF_ERROR(Prepare("INSERT INTO suppressions(key, email, reason, source, at) "
                              "VALUES(?,?,?,?,?) ON CONFLICT(key) DO NOTHING",
@@ -964,6 +1003,7 @@ Result<uint64_t> SqliteStore::AddSuppressions(const std::vector<Suppression>& ba
 }
 
 Result<uint64_t> SqliteStore::RemoveSuppressions(const std::vector<std::string>& keys) {
+  SM_RETURN_IF_ERROR(RequireNoImport());
   Stmt del;
   SM_RETURN_IF_ERROR(Prepare("DELETE FROM suppressions WHERE key=?", &del));
   SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));

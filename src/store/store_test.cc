@@ -375,6 +375,53 @@ TEST_F(StoreTest, AddRecipientsOfAnyLengthAddsEachKeyOnceInOrder) {
   EXPECT_EQ((*leased)[4].recipient.fields[0].second, "Jö");
 }
 
+// An import between BeginImport and EndImport commits every
+// kImportCommitRows rows and at EndImport, not once a call: a store that dies
+// in between keeps the rows up to the last commit and nothing after it (the
+// next run adds them again); writers other than AddRecipients are refused
+// meanwhile, readers see the rows added so far.
+TEST_F(StoreTest, AnImportCommitsEveryFiftyThousandRowsAndAtItsEnd) {
+  const uint64_t n = Store::kImportCommitRows;
+  auto batch = [](uint64_t from, uint64_t count) {
+    std::vector<Recipient> rs;
+    for (uint64_t i = from; i < from + count; ++i) {
+      rs.push_back(R("u" + std::to_string(i) + "@example.com", i + 2));
+    }
+    return rs;
+  };
+  {
+    auto store = OpenSqliteStore(path_, &clock_);
+    Store& s = **store;
+    ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+    ASSERT_TRUE(s.BeginImport().ok());
+    for (uint64_t from = 0; from < n; from += 10000) {
+      ASSERT_EQ(*s.AddRecipients(batch(from, 10000)), 10000u);
+    }
+    ASSERT_EQ(*s.AddRecipients(batch(n, 7)), 7u);  // after the commit at n
+    EXPECT_EQ(s.Counts()->total, n + 7);           // the open transaction's rows
+    auto leased = s.Lease(1, true);
+    ASSERT_FALSE(leased.ok());
+    EXPECT_EQ(leased.status().code(), Status::Code::kInternal);
+    EXPECT_FALSE(s.Record({}).ok());
+    EXPECT_FALSE(s.BeginImport().ok());
+  }  // dies before EndImport
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, false).ok());
+  EXPECT_EQ(s.Counts()->total, n);  // up to the last commit
+  ASSERT_TRUE(s.BeginImport().ok());
+  EXPECT_EQ(*s.AddRecipients(batch(n - 3, 10)), 7u);  // the next run adds the rest again
+  ASSERT_TRUE(s.EndImport().ok());
+  EXPECT_FALSE(s.EndImport().ok());
+  store->reset();
+  auto reopened = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE((*reopened)->BindCampaign("c1", true, false).ok());
+  EXPECT_EQ((*reopened)->Counts()->total, n + 7);
+  auto first = (*reopened)->Lease(2, true);
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].recipient.email, "u0@example.com");
+}
+
 TEST_F(StoreTest, SuppressionsAddedByAnOperatorApplyToPendingRowsAtLease) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
