@@ -11,7 +11,7 @@ namespace {
 
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // Numbered migrations: index i takes the schema from version i to i+1.
 // Never edit a released step; append a new one.
@@ -97,6 +97,35 @@ const char* const kMigrations[] = {
     "  campaign INTEGER NOT NULL,"
     "  at INTEGER NOT NULL,"
     "  ids BLOB NOT NULL);",  // recipients.id, 8 bytes little-endian each
+    // 7 -> 8: the key's uniqueness as an index of its own, recipients_key,
+    // instead of the table's UNIQUE constraint (whose index cannot be
+    // dropped), so that the first import into an empty state builds it
+    // once at the end instead of inserting a real audience's keys into it in
+    // random order (issue #9). The table is rebuilt (SQLite's procedure for
+    // a changed constraint; run with foreign_keys off), ids kept.
+    "CREATE TABLE recipients_v8("
+    "  id INTEGER PRIMARY KEY,"
+    "  campaign INTEGER NOT NULL REFERENCES campaigns(id),"
+    "  key TEXT NOT NULL,"
+    "  email TEXT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  line INTEGER NOT NULL,"
+    "  fields BLOB NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  retry_at INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at INTEGER NOT NULL DEFAULT 0,"
+    "  message_id TEXT,"
+    "  detail TEXT,"
+    "  first_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  uncertain_times INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO recipients_v8 SELECT id, campaign, key, email, domain, line, fields, state, "
+    "attempts, retry_at, updated_at, message_id, detail, first_attempt_at, uncertain_times "
+    "FROM recipients;"
+    "DROP TABLE recipients;"
+    "ALTER TABLE recipients_v8 RENAME TO recipients;"
+    "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id);"
+    "CREATE UNIQUE INDEX recipients_key ON recipients(campaign, key);",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -304,11 +333,14 @@ class SqliteStore final : public Store {
   std::string campaign_name_;
   bool importing_ = false;    // between BeginImport and EndImport
   bool import_open_ = false;  // an import transaction is open
+  bool import_bulk_ = false;  // into an empty state: recipients_key is built at EndImport
   uint64_t import_rows_ = 0;  // added in the open import transaction
   // Lease: uncertain, due deferred, pending (each walks the due index).
   Stmt lease_uncertain_, lease_deferred_, lease_pending_;
   static constexpr size_t kInsertRows = 16;
   Stmt insert_many_;  // kInsertRows rows of insert_
+  // The same without ON CONFLICT, for a bulk import (recipients_key dropped).
+  Stmt insert_bulk_, insert_bulk_many_;
   Stmt insert_, suppress_row_, record_, find_, audit_insert_, suppress_failed_;
   Stmt audit_many_;  // kInsertRows rows of audit_insert_
   Stmt lease_load_, lease_insert_, lease_update_, lease_delete_;
@@ -451,7 +483,8 @@ Status SqliteStore::Init() {
   // power cut may undo the last commits, which only turns outcomes back into
   // leases (resent, counted as uncertain), never loses a recipient.
   SM_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
-  SM_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
+  // foreign_keys stays off during the migrations (migration 8 rebuilds a
+  // table others refer to; the setting cannot change inside a transaction).
   // The send loop touches the recipients, their due index and the audit
   // trail's tail on every batch; with SQLite's default 2 MiB page cache a
   // large campaign re-read those pages from the WAL on every commit.
@@ -474,6 +507,7 @@ Status SqliteStore::Init() {
     }
     SM_RETURN_IF_ERROR(Exec("COMMIT"));
   }
+  SM_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys=ON"));
   // Check that the expected tables are there: a truncated or hand-edited file
   // must not be "repaired" by recreating them.
   auto ok = QueryInt(
@@ -481,6 +515,10 @@ Status SqliteStore::Init() {
       "('campaigns','recipients','audit','suppressions','lease_batches')");
   if (!ok.ok()) return ok.status();
   if (*ok != 5) return Status::Corrupt(path_ + ": sealmail state is missing its tables");
+  auto keyed =
+      QueryInt("SELECT count(*) FROM sqlite_schema WHERE type='index' AND name='recipients_key'");
+  if (!keyed.ok()) return keyed.status();
+  if (*keyed != 1) return Status::Corrupt(path_ + ": sealmail state is missing its key index");
   // DIRECTONLY: a view or trigger in a hostile file cannot call it.
   if (sqlite3_create_function_v2(db_, "sm_held", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, this,
                                  &SqliteStore::SqlHeld, nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -493,8 +531,10 @@ Status SqliteStore::Init() {
     const std::string tail = " ON CONFLICT(campaign, key) DO NOTHING";
     std::string rows = "(?,?,?,?,?,?,?)";
     SM_RETURN_IF_ERROR(Prepare((head + rows + tail).c_str(), &insert_));
+    SM_RETURN_IF_ERROR(Prepare((head + rows).c_str(), &insert_bulk_));
     for (size_t i = 1; i < kInsertRows; ++i) rows += ",(?,?,?,?,?,?,?)";
     SM_RETURN_IF_ERROR(Prepare((head + rows + tail).c_str(), &insert_many_));
+    SM_RETURN_IF_ERROR(Prepare((head + rows).c_str(), &insert_bulk_many_));
   }
   // Each walks recipients_due(campaign, state, retry_at, id) in order: no
   // scan of the rows already done, however large the campaign. Rows leased
@@ -587,7 +627,20 @@ Status SqliteStore::BindCampaign(const std::string& name, bool single_campaign, 
 Status SqliteStore::BeginImport() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   SM_RETURN_IF_ERROR(RequireNoImport());
+  SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  // An empty state (a campaign's own directory, first run): no key can be
+  // there already and the audience reader admits each key once, so the
+  // rows go in without the key index, which is built once at the end in
+  // one sorted pass. The whole import is then one transaction, so that no
+  // commit can leave the state without its key index.
+  auto any = QueryInt("SELECT EXISTS(SELECT 1 FROM recipients)");
+  if (!any.ok()) return Rollback(any.status());
+  import_bulk_ = *any == 0;
+  if (import_bulk_) {
+    if (Status st = Exec("DROP INDEX recipients_key"); !st.ok()) return Rollback(st);
+  }
   importing_ = true;
+  import_open_ = true;
   import_rows_ = 0;
   return Status::Ok();
 }
@@ -595,8 +648,15 @@ Status SqliteStore::BeginImport() {
 Status SqliteStore::EndImport() {
   if (!importing_) return Status::Internal("EndImport without BeginImport");
   importing_ = false;
-  if (!import_open_) return Status::Ok();
+  if (!import_open_) return Status::Ok();  // a failed AddRecipients rolled it back
   import_open_ = false;
+  if (import_bulk_) {
+    import_bulk_ = false;
+    if (!Exec("CREATE UNIQUE INDEX recipients_key ON recipients(campaign, key)").ok()) {
+      return Rollback(Status::Internal(path_ + ": two imported rows have the same recipient key; "
+                                               "nothing was imported"));
+    }
+  }
   if (Status st = Exec("COMMIT"); !st.ok()) return Rollback(st);
   return Status::Ok();
 }
@@ -605,6 +665,8 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
   SM_RETURN_IF_ERROR(RequireCampaign());
   if (!import_open_) SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   import_open_ = importing_;
+  sqlite3_stmt* one = import_bulk_ ? insert_bulk_.get() : insert_.get();
+  sqlite3_stmt* many = import_bulk_ ? insert_bulk_many_.get() : insert_many_.get();
   uint64_t added = 0;
   const int64_t now = clock_->NowUnix();
   // kInsertRows rows a statement while that many are left (a step per row
@@ -613,7 +675,7 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
   std::string fields[kInsertRows], domains[kInsertRows];
   for (size_t next = 0; next < batch.size();) {
     const size_t n = batch.size() - next >= kInsertRows ? kInsertRows : 1;
-    sqlite3_stmt* s = n == kInsertRows ? insert_many_.get() : insert_.get();
+    sqlite3_stmt* s = n == kInsertRows ? many : one;
     for (size_t k = 0; k < n; ++k) {
       const Recipient& r = batch[next + k];
       fields[k] = EncodeFields(r);
@@ -633,6 +695,7 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
       import_open_ = false;  // the whole open import goes: nothing of it was committed
+      import_bulk_ = false;  // (the rollback restores recipients_key)
       return Rollback(Err("adding recipients"));
     }
     added += static_cast<uint64_t>(sqlite3_changes(db_));
@@ -640,7 +703,7 @@ Result<uint64_t> SqliteStore::AddRecipients(const std::vector<Recipient>& batch)
   }
   if (import_open_) {
     import_rows_ += batch.size();
-    if (import_rows_ < kImportCommitRows) return added;
+    if (import_bulk_ || import_rows_ < kImportCommitRows) return added;
     import_open_ = false;
     import_rows_ = 0;
   }

@@ -375,30 +375,36 @@ TEST_F(StoreTest, AddRecipientsOfAnyLengthAddsEachKeyOnceInOrder) {
   EXPECT_EQ((*leased)[4].recipient.fields[0].second, "Jö");
 }
 
-// An import between BeginImport and EndImport commits every
-// kImportCommitRows rows and at EndImport, not once a call: a store that dies
-// in between keeps the rows up to the last commit and nothing after it (the
-// next run adds them again); writers other than AddRecipients are refused
-// meanwhile, readers see the rows added so far.
-TEST_F(StoreTest, AnImportCommitsEveryFiftyThousandRowsAndAtItsEnd) {
+std::vector<Recipient> Batch(uint64_t from, uint64_t count) {
+  std::vector<Recipient> rs;
+  for (uint64_t i = from; i < from + count; ++i) {
+    Recipient r;
+    r.email = r.key = "u" + std::to_string(i) + "@example.com";
+    r.line = i + 2;
+    rs.push_back(std::move(r));
+  }
+  return rs;
+}
+
+// An import into a state that has rows already (a run after an earlier one,
+// or a state shared by campaigns) commits every kImportCommitRows rows and
+// at EndImport, not once a call: a store that dies in between keeps the rows
+// up to the last commit and nothing after it (the next run adds them again);
+// writers other than AddRecipients are refused meanwhile, readers see the
+// rows added so far.
+TEST_F(StoreTest, AnImportIntoAStateWithRowsCommitsEveryFiftyThousandRows) {
   const uint64_t n = Store::kImportCommitRows;
-  auto batch = [](uint64_t from, uint64_t count) {
-    std::vector<Recipient> rs;
-    for (uint64_t i = from; i < from + count; ++i) {
-      rs.push_back(R("u" + std::to_string(i) + "@example.com", i + 2));
-    }
-    return rs;
-  };
   {
     auto store = OpenSqliteStore(path_, &clock_);
     Store& s = **store;
     ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+    ASSERT_EQ(*s.AddRecipients(Batch(0, 1)), 1u);  // outside an import: committed
     ASSERT_TRUE(s.BeginImport().ok());
-    for (uint64_t from = 0; from < n; from += 10000) {
-      ASSERT_EQ(*s.AddRecipients(batch(from, 10000)), 10000u);
+    for (uint64_t from = 1; from < n + 1; from += 10000) {
+      ASSERT_EQ(*s.AddRecipients(Batch(from, 10000)), 10000u);
     }
-    ASSERT_EQ(*s.AddRecipients(batch(n, 7)), 7u);  // after the commit at n
-    EXPECT_EQ(s.Counts()->total, n + 7);           // the open transaction's rows
+    ASSERT_EQ(*s.AddRecipients(Batch(n + 1, 7)), 7u);  // after the commit at n
+    EXPECT_EQ(s.Counts()->total, n + 8);               // the open transaction's rows
     auto leased = s.Lease(1, true);
     ASSERT_FALSE(leased.ok());
     EXPECT_EQ(leased.status().code(), Status::Code::kInternal);
@@ -408,18 +414,65 @@ TEST_F(StoreTest, AnImportCommitsEveryFiftyThousandRowsAndAtItsEnd) {
   auto store = OpenSqliteStore(path_, &clock_);
   Store& s = **store;
   ASSERT_TRUE(s.BindCampaign("c1", true, false).ok());
-  EXPECT_EQ(s.Counts()->total, n);  // up to the last commit
+  EXPECT_EQ(s.Counts()->total, n + 1);  // up to the last commit
   ASSERT_TRUE(s.BeginImport().ok());
-  EXPECT_EQ(*s.AddRecipients(batch(n - 3, 10)), 7u);  // the next run adds the rest again
+  EXPECT_EQ(*s.AddRecipients(Batch(n - 2, 10)), 7u);  // the next run adds the rest again
   ASSERT_TRUE(s.EndImport().ok());
   EXPECT_FALSE(s.EndImport().ok());
   store->reset();
   auto reopened = OpenSqliteStore(path_, &clock_);
   ASSERT_TRUE((*reopened)->BindCampaign("c1", true, false).ok());
-  EXPECT_EQ((*reopened)->Counts()->total, n + 7);
+  EXPECT_EQ((*reopened)->Counts()->total, n + 8);
   auto first = (*reopened)->Lease(2, true);
   ASSERT_EQ(first->size(), 2u);
   EXPECT_EQ((*first)[0].recipient.email, "u0@example.com");
+  EXPECT_EQ((*first)[1].recipient.email, "u1@example.com");
+}
+
+// The first import into an empty state goes in without the key index, which
+// EndImport builds in one pass, all in one transaction: a store that dies
+// before EndImport leaves the state as it was (empty, with its key index);
+// after EndImport the index is there and keys stay unique; a key twice in
+// such an import (which the audience reader never lets through) fails the
+// whole import instead of keeping both.
+TEST_F(StoreTest, TheFirstImportBuildsTheKeyIndexAtItsEnd) {
+  const char* kKeyIndex =
+      "SELECT count(*) FROM sqlite_schema WHERE type='index' AND name='recipients_key'";
+  {
+    auto store = OpenSqliteStore(path_, &clock_);
+    ASSERT_TRUE((*store)->BindCampaign("c1", true, true).ok());
+    ASSERT_TRUE((*store)->BeginImport().ok());
+    ASSERT_EQ(*(*store)->AddRecipients(Batch(0, 60000)), 60000u);  // past kImportCommitRows
+  }  // dies before EndImport: nothing was committed
+  EXPECT_EQ(QueryInt(path_, kKeyIndex), 1);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM recipients"), 0);
+  {
+    auto store = OpenSqliteStore(path_, &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    Store& s = **store;
+    ASSERT_TRUE(s.BindCampaign("c1", true, false).ok());
+    ASSERT_TRUE(s.BeginImport().ok());
+    ASSERT_EQ(*s.AddRecipients(Batch(0, 60000)), 60000u);
+    ASSERT_TRUE(s.EndImport().ok());
+    EXPECT_EQ(*s.AddRecipients(Batch(59990, 20)), 10u);  // the index holds again
+    EXPECT_EQ((*s.Find("u123@example.com"))->recipient.line, 125u);
+  }
+  EXPECT_EQ(QueryInt(path_, kKeyIndex), 1);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM recipients"), 60010);
+
+  fs::remove(path_);
+  auto store = OpenSqliteStore(path_, &clock_);
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("c1", true, true).ok());
+  ASSERT_TRUE(s.BeginImport().ok());
+  ASSERT_TRUE(s.AddRecipients(Batch(0, 5)).ok());
+  ASSERT_TRUE(s.AddRecipients(Batch(3, 1)).ok());  // u3 again
+  Status end = s.EndImport();
+  EXPECT_FALSE(end.ok());
+  EXPECT_NE(end.message().find("same recipient key"), std::string::npos) << end.message();
+  EXPECT_EQ(s.Counts()->total, 0u);
+  store->reset();
+  EXPECT_EQ(QueryInt(path_, kKeyIndex), 1);
 }
 
 TEST_F(StoreTest, SuppressionsAddedByAnOperatorApplyToPendingRowsAtLease) {
@@ -568,8 +621,9 @@ TEST_F(StoreTest, MigratesASchema2StateKeepingItsRows) {
   EXPECT_EQ(*s.AddSuppressions({{"x@example.com", "x@example.com", "r", "test", 0}}), 1u);
   store->reset();
   EXPECT_EQ(PageSize(path_), 4096);  // an existing file keeps its page size
-  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 7);
-  EXPECT_EQ(QueryInt(path_, kIndexCount), 1);  // recipients_due; the audit's went in 4 and 6
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 8);
+  // recipients_due and recipients_key (8); the audit's went in 4 and 6
+  EXPECT_EQ(QueryInt(path_, kIndexCount), 2);
 }
 
 // A state written by schema 6 (a lease row per recipient), frozen here as
@@ -603,6 +657,8 @@ TEST_F(StoreTest, MigratesASchema6StateKeepingItsLeases) {
       " (1, 'b@example.com', 'b@example.com', 'example.com', 3, x'', 3, 1, 500),"
       " (1, 'c@example.com', 'c@example.com', 'example.com', 4, x'', 0, 0, 0);"
       "INSERT INTO leases VALUES(1, 1, 1000), (2, 1, 1000);"
+      "INSERT INTO audit VALUES(1, 1, 2, 'b@example.com', '<b@x>', 'ab', 500, 'deferred',"
+      " '451 later', '');"
       "PRAGMA application_id=1397047628; PRAGMA user_version=6;";
   ASSERT_EQ(ExecRaw(path_, v6), "");
 
@@ -627,8 +683,14 @@ TEST_F(StoreTest, MigratesASchema6StateKeepingItsLeases) {
   EXPECT_EQ((*b)->first_attempt_at, 500);
   EXPECT_EQ(s.Counts()->possible_duplicates, 3u);
   store->reset();
-  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 7);
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 8);
   EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM sqlite_schema WHERE name='leases'"), 0);
+  // Migration 8 rebuilt the recipients table under the audit trail: its row
+  // still points at b, and no reference dangles.
+  EXPECT_EQ(QueryInt(path_, "SELECT recipient FROM audit"), 2);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%recipients_v8%'"),
+            0);
 }
 
 // Leases live in the state file, not in one Store: a second store on the
@@ -692,8 +754,9 @@ TEST_F(StoreTest, ANewStateHas16KiBPages) {
     ASSERT_TRUE((*store)->AddRecipients({R("a@example.com", 2)}).ok());
   }
   EXPECT_EQ(PageSize(path_), 16384);
-  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 7);
-  EXPECT_EQ(QueryInt(path_, kIndexCount), 1);  // recipients_due: nothing indexes the audit trail
+  EXPECT_EQ(QueryInt(path_, "PRAGMA user_version"), 8);
+  // recipients_due and recipients_key: nothing indexes the audit trail
+  EXPECT_EQ(QueryInt(path_, kIndexCount), 2);
 }
 
 TEST_F(StoreTest, ForeignAndCorruptFilesAreRefusedNotRepaired) {
