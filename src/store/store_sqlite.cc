@@ -652,9 +652,15 @@ Status SqliteStore::EndImport() {
   import_open_ = false;
   if (import_bulk_) {
     import_bulk_ = false;
-    if (!Exec("CREATE UNIQUE INDEX recipients_key ON recipients(campaign, key)").ok()) {
-      return Rollback(Status::Internal(path_ + ": two imported rows have the same recipient key; "
-                                               "nothing was imported"));
+    Status built = Exec("CREATE UNIQUE INDEX recipients_key ON recipients(campaign, key)");
+    if (!built.ok()) {
+      // A full disk says so; only a broken uniqueness is named as such.
+      if ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_CONSTRAINT) {
+        built = Status::Internal(path_ +
+                                 ": two imported rows have the same recipient key; "
+                                 "nothing was imported");
+      }
+      return Rollback(built);
     }
   }
   if (Status st = Exec("COMMIT"); !st.ok()) return Rollback(st);
