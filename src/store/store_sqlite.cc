@@ -299,8 +299,7 @@ class SqliteStore final : public Store {
     int64_t row = 0;  // lease_batches.id
     int64_t at = 0;
     std::vector<int64_t> ids;  // 0 once released
-    size_t released = 0;
-    bool dirty = false;  // released since written
+    size_t released = 0;  // since LoadLeases; WriteReleases runs once a transaction
   };
   struct HeldRow {
     int64_t id;
@@ -396,7 +395,6 @@ void SqliteStore::Release(int64_t id) {
   if (b.ids[h->pos] == 0) return;
   b.ids[h->pos] = 0;
   ++b.released;
-  b.dirty = true;
 }
 
 bool SqliteStore::Held(int64_t id) const {
@@ -432,7 +430,7 @@ Status SqliteStore::AddLease(int64_t at, const std::vector<StoredRecipient>& row
 
 Status SqliteStore::WriteReleases() {
   for (LeaseBatch& b : batches_) {
-    if (!b.dirty) continue;
+    if (b.released == 0) continue;
     if (b.released == b.ids.size()) {
       sqlite3_bind_int64(lease_delete_.get(), 1, b.row);
       SM_RETURN_IF_ERROR(StepDone(lease_delete_.get(), "releasing leases"));
@@ -444,7 +442,6 @@ Status SqliteStore::WriteReleases() {
       sqlite3_bind_int64(s, 2, b.row);
       SM_RETURN_IF_ERROR(StepDone(s, "releasing leases"));
     }
-    b.dirty = false;
   }
   return Status::Ok();
 }
