@@ -299,7 +299,7 @@ class SqliteStore final : public Store {
     int64_t row = 0;  // lease_batches.id
     int64_t at = 0;
     std::vector<int64_t> ids;  // 0 once released
-    size_t released = 0;  // since LoadLeases; WriteReleases runs once a transaction
+    size_t released = 0;       // since LoadLeases; WriteReleases runs once a transaction
   };
   struct HeldRow {
     int64_t id;
