@@ -300,6 +300,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   policy.max_attempts = c.transport.max_attempts;
   policy.resend_uncertain = opts.resend_uncertain;
   policy.batch = opts.batch;
+  policy.max_batch = opts.max_batch;
   Scheduler scheduler(store.get(), clock_, policy, std::random_device{}());
   SM_ASSIGN_OR_RETURN(rep.recovered, scheduler.Recover());
   SM_ASSIGN_OR_RETURN(StateCounts before, store->Counts());
@@ -529,6 +530,11 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     }
     if (next) absorb(next.get());
     SM_RETURN_IF_ERROR(step.work.get());
+    if (done) {  // settled in this step; no lease runs now: size the next ones
+      BatchCost cost{done->msgs.size(), 0, done->transport_ns};
+      for (const auto& m : done->msgs) cost.bytes += m.bytes().size();
+      scheduler.Observe(cost);
+    }
     if (committing) report_progress(stop);
     committing.reset();
     if (next) {

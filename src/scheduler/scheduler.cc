@@ -5,17 +5,21 @@
 namespace sealmail {
 
 Scheduler::Scheduler(Store* store, const Clock& clock, SchedulePolicy policy, uint64_t seed)
-    : store_(store), clock_(clock), policy_(policy), rng_(seed) {}
+    : store_(store),
+      clock_(clock),
+      policy_(policy),
+      batch_size_(std::max<size_t>(policy.batch, 1)),
+      rng_(seed) {}
 
 Result<uint64_t> Scheduler::Recover() { return store_->RecoverLeases(); }
 
 Result<std::vector<StoredRecipient>> Scheduler::NextBatch() {
-  return store_->Lease(policy_.batch, policy_.resend_uncertain);
+  return store_->Lease(batch_size_, policy_.resend_uncertain);
 }
 
 Result<std::vector<StoredRecipient>> Scheduler::NextBatchRecording(
     const std::vector<Transition>& ts) {
-  return store_->LeaseAndRecord(policy_.batch, policy_.resend_uncertain, ts);
+  return store_->LeaseAndRecord(batch_size_, policy_.resend_uncertain, ts);
 }
 
 void Scheduler::Settle(const StoredRecipient& r, const Outcome& out, Transition* t) {
@@ -71,6 +75,22 @@ void Scheduler::Settle(const StoredRecipient& r, const Outcome& out, Transition*
 }
 
 Result<int64_t> Scheduler::NextDue() { return store_->NextRetryAt(); }
+
+void Scheduler::Observe(const BatchCost& cost) {
+  constexpr int64_t kQuickNanos = 50'000'000, kSlowNanos = 500'000'000;
+  constexpr uint64_t kMaxBatchBytes = 16u << 20;
+  // A short batch (the last of the due, or one with refused messages) tells
+  // little about a full one.
+  if (cost.messages == 0 || cost.messages < batch_size_) return;
+  const size_t floor = std::max<size_t>(policy_.batch, 1);
+  const size_t ceiling = std::max(policy_.max_batch, floor);
+  if (cost.transport_ns > kSlowNanos) {
+    batch_size_ = std::max(batch_size_ / 2, floor);
+  } else if (cost.transport_ns < kQuickNanos && batch_size_ < ceiling &&
+             cost.bytes / cost.messages * 2 * batch_size_ <= kMaxBatchBytes) {
+    batch_size_ = std::min(batch_size_ * 2, ceiling);
+  }
+}
 
 bool Scheduler::WaitUntil(int64_t due, const std::atomic<bool>* stop,
                           const std::function<void(int64_t nanos)>& sleep) {

@@ -33,7 +33,17 @@ struct SchedulePolicy {
   RetryPolicy retry;             // retry_interval, max_age
   int max_attempts = 0;          // 0: only max_age bounds the retries
   bool resend_uncertain = true;  // lease uncertain recipients again (same Message-ID)
-  size_t batch = 256;            // recipients per lease (and per group commit)
+  // Recipients per lease (and per group commit): `batch` at first, doubled
+  // while batches are quick and small, up to `max_batch` (Scheduler::Observe).
+  size_t batch = 256;
+  size_t max_batch = 1024;
+};
+
+// What one full batch cost at the transport (Scheduler::Observe).
+struct BatchCost {
+  size_t messages = 0;      // handed to the transport
+  uint64_t bytes = 0;       // their size
+  int64_t transport_ns = 0; // wall time of the transport's SendBatch
 };
 
 class Scheduler {
@@ -44,7 +54,7 @@ class Scheduler {
   // Turns the leases of a dead process into uncertain; returns how many.
   Result<uint64_t> Recover();
 
-  // The next batch of due recipients, leased durably. Empty: nothing is due
+  // The next batch of due recipients (batch_size() at most), leased durably. Empty: nothing is due
   // now (NextDue says when something will be).
   Result<std::vector<StoredRecipient>> NextBatch();
   // NextBatch, and the transitions of an earlier batch recorded in the same
@@ -59,6 +69,18 @@ class Scheduler {
   // Unix time the earliest deferred recipient falls due; 0 when none is deferred.
   Result<int64_t> NextDue();
 
+  // Sizes the next leases from what a batch of batch_size() cost: a lease is
+  // one fsynced transaction, so fewer, larger ones let the store keep up
+  // (issue #9). The size doubles, up to max_batch, while a batch leaves the
+  // transport within 50 ms and the doubled one's messages would stay within
+  // 16 MiB (three batches of messages are out at a time); one that took
+  // more than 500 ms (a rate limit, a slow server) halves it, down to
+  // `batch`, so that a stop (which finishes the batch at the transport) and
+  // the leases a crash turns uncertain stay bounded. Not thread-safe against
+  // NextBatch: call it while no lease runs.
+  void Observe(const BatchCost& cost);
+  size_t batch_size() const { return batch_size_; }
+
   // Sleeps (in slices of at most 200 ms, through `sleep`) until the clock
   // reaches unix time `due`. Returns false when *stop was set meanwhile.
   bool WaitUntil(int64_t due, const std::atomic<bool>* stop,
@@ -70,6 +92,7 @@ class Scheduler {
   Store* store_;
   const Clock& clock_;
   SchedulePolicy policy_;
+  size_t batch_size_;
   std::mt19937_64 rng_;
 };
 

@@ -147,6 +147,43 @@ TEST_F(SchedulerTest, WaitUntilSleepsOnTheClockAndStopsOnRequest) {
   EXPECT_FALSE(s.WaitUntil(clock_.NowUnix() + 100, &stop, sleep));
 }
 
+TEST_F(SchedulerTest, BatchesGrowWhileQuickAndSmallAndShrinkWhenSlow) {
+  std::vector<Recipient> more;
+  for (int i = 0; i < 40; ++i) {
+    Recipient r;
+    r.email = r.key = "r" + std::to_string(i) + "@example.com";
+    more.push_back(r);
+  }
+  ASSERT_TRUE(store_->AddRecipients(more).ok());
+  SchedulePolicy p;
+  p.batch = 2;
+  p.max_batch = 8;
+  Scheduler s(store_.get(), clock_, p, 1);
+  constexpr int64_t kMs = 1000000;
+  EXPECT_EQ(s.NextBatch()->size(), 2u);  // the lease follows the size
+  s.Observe({2, 2 * 3000, 1 * kMs});     // quick and small: doubles
+  EXPECT_EQ(s.batch_size(), 4u);
+  EXPECT_EQ(s.NextBatch()->size(), 4u);
+  s.Observe({3, 3 * 3000, 1 * kMs});  // a short batch says nothing
+  EXPECT_EQ(s.batch_size(), 4u);
+  s.Observe({4, 4 * 3000, 60 * kMs});  // neither quick nor slow
+  EXPECT_EQ(s.batch_size(), 4u);
+  s.Observe({4, 4 * 3000, 1 * kMs});
+  s.Observe({8, 8 * 3000, 1 * kMs});  // at max_batch: stays
+  EXPECT_EQ(s.batch_size(), 8u);
+  EXPECT_EQ(s.NextBatch()->size(), 8u);
+  s.Observe({8, 8 * 3000, 600 * kMs});  // slow: halves, down to `batch`
+  EXPECT_EQ(s.batch_size(), 4u);
+  s.Observe({4, 4 * 3000, 600 * kMs});
+  s.Observe({2, 2 * 3000, 600 * kMs});
+  EXPECT_EQ(s.batch_size(), 2u);
+  // Large messages: twice the batch would pass 16 MiB, so it does not grow.
+  s.Observe({2, 2 * (5u << 20), 1 * kMs});
+  EXPECT_EQ(s.batch_size(), 2u);
+  s.Observe({2, 2 * (3u << 20), 1 * kMs});  // 4 × 3 MiB fits
+  EXPECT_EQ(s.batch_size(), 4u);
+}
+
 TEST(DescribeWait, ReadsLikeAPerson) {
   EXPECT_EQ(DescribeWait(0), "now");
   EXPECT_EQ(DescribeWait(40), "in 40s");
