@@ -65,8 +65,8 @@ struct CheckReport {
 struct SendOptions {
   std::string state_path;           // empty: DIR/.sealmail/state.db
   bool resend_uncertain = true;
-  size_t batch = 256;       // recipients per lease at first (Scheduler::Observe)
-  size_t max_batch = 1024;  // ... and at most, while batches are quick and small
+  size_t batch = 256;                       // recipients per lease at first (Scheduler::Observe)
+  size_t max_batch = 1024;                  // ... and at most, while batches are quick and small
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler: finish the batch, stop
   // Keep running while the next deferred recipient falls due within this
   // many seconds; otherwise report when it is due and stop (exit 4).

@@ -41,9 +41,9 @@ struct SchedulePolicy {
 
 // What one full batch cost at the transport (Scheduler::Observe).
 struct BatchCost {
-  size_t messages = 0;      // handed to the transport
-  uint64_t bytes = 0;       // their size
-  int64_t transport_ns = 0; // wall time of the transport's SendBatch
+  size_t messages = 0;       // handed to the transport
+  uint64_t bytes = 0;        // their size
+  int64_t transport_ns = 0;  // wall time of the transport's SendBatch
 };
 
 class Scheduler {
