@@ -659,6 +659,8 @@ int RunCli(int argc, char** argv) {
                      {"store_seconds", rep->store_seconds},
                      {"transport_seconds", rep->transport_seconds},
                      {"sending_seconds", rep->sending_seconds},
+                     {"batches", rep->batches},
+                     {"largest_batch", rep->largest_batch},
                      {"preflight_seconds", rep->preflight_seconds}};
       j["state"] = CountsJson(rep->counts);
       j["exit"] = rc;

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <random>
@@ -461,6 +462,10 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     SM_ASSIGN_OR_RETURN(ahead, recorded != nullptr ? scheduler.NextBatchRecording(recorded->ts)
                                                    : scheduler.NextBatch());
     rep.store_seconds += Seconds(clock_, t0);
+    if (!ahead.empty()) {
+      ++rep.batches;
+      rep.largest_batch = std::max(rep.largest_batch, ahead.size());
+    }
     return Status::Ok();
   };
   // Gives the batch leased ahead back unsent (halt or stop): due again.

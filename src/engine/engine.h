@@ -94,6 +94,7 @@ struct SendReport {
   ComposeStats compose;
   size_t compose_threads = 0;
   double store_seconds = 0, transport_seconds = 0, sending_seconds = 0;
+  size_t batches = 0, largest_batch = 0;  // leases taken, and the most recipients in one
   // Before sending: the audience set, preflight (every message composed and
   // guarded) and the import into the state, which overlap.
   double preflight_seconds = 0;
