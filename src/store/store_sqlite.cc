@@ -12,6 +12,8 @@ namespace {
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
 constexpr int kSchemaVersion = 8;
+// The page cache, in KiB (Init; EndImport lowers it for its index build).
+constexpr const char* kCacheSize = "PRAGMA cache_size=-32768";
 
 // Numbered migrations: index i takes the schema from version i to i+1.
 // Never edit a released step; append a new one.
@@ -485,7 +487,7 @@ Status SqliteStore::Init() {
   // The send loop touches the recipients, their due index and the audit
   // trail's tail on every batch; with SQLite's default 2 MiB page cache a
   // large campaign re-read those pages from the WAL on every commit.
-  SM_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-32768"));  // KiB
+  SM_RETURN_IF_ERROR(Exec(kCacheSize));
   if (*version < kSchemaVersion) {
     SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     for (int64_t v = *version; v < kSchemaVersion; ++v) {
@@ -649,10 +651,20 @@ Status SqliteStore::EndImport() {
   import_open_ = false;
   if (import_bulk_) {
     import_bulk_ = false;
+    // SQLite's sorter fills up to a page cache's worth of keys before it
+    // sorts them; with a small cache it sorts runs that fit the CPU's caches
+    // and merges them, one run sorted on a helper thread while the next is
+    // read: 1,000,000 keys in random order 1.2 -> 0.87 s, 8 MiB less peak
+    // memory (issue #9). Tuning only: a failure changes speed, not results.
+    Exec("PRAGMA cache_size=-4096");
+    Exec("PRAGMA threads=1");
     Status built = Exec("CREATE UNIQUE INDEX recipients_key ON recipients(campaign, key)");
+    const int code = sqlite3_extended_errcode(db_) & 0xff;  // before the next statement
+    Exec("PRAGMA threads=0");
+    Exec(kCacheSize);
     if (!built.ok()) {
       // A full disk says so; only a broken uniqueness is named as such.
-      if ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_CONSTRAINT) {
+      if (code == SQLITE_CONSTRAINT) {
         built = Status::Internal(path_ +
                                  ": two imported rows have the same recipient key; "
                                  "nothing was imported");
