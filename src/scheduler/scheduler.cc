@@ -82,13 +82,13 @@ void Scheduler::Observe(const BatchCost& cost) {
   // A short batch (the last of the due, or one with refused messages) tells
   // little about a full one.
   if (cost.messages == 0 || cost.messages < batch_size_) return;
-  const size_t floor = std::max<size_t>(policy_.batch, 1);
-  const size_t ceiling = std::max(policy_.max_batch, floor);
+  const size_t least = std::max<size_t>(policy_.batch, 1);
+  const size_t most = std::max(policy_.max_batch, least);
   if (cost.transport_ns > kSlowNanos) {
-    batch_size_ = std::max(batch_size_ / 2, floor);
-  } else if (cost.transport_ns < kQuickNanos && batch_size_ < ceiling &&
+    batch_size_ = std::max(batch_size_ / 2, least);
+  } else if (cost.transport_ns < kQuickNanos && batch_size_ < most &&
              cost.bytes / cost.messages * 2 * batch_size_ <= kMaxBatchBytes) {
-    batch_size_ = std::min(batch_size_ * 2, ceiling);
+    batch_size_ = std::min(batch_size_ * 2, most);
   }
 }
 

@@ -54,8 +54,8 @@ class Scheduler {
   // Turns the leases of a dead process into uncertain; returns how many.
   Result<uint64_t> Recover();
 
-  // The next batch of due recipients (batch_size() at most), leased durably. Empty: nothing is due
-  // now (NextDue says when something will be).
+  // The next batch of due recipients (batch_size() at most), leased durably.
+  // Empty: nothing is due now (NextDue says when something will be).
   Result<std::vector<StoredRecipient>> NextBatch();
   // NextBatch, and the transitions of an earlier batch recorded in the same
   // transaction (Store::LeaseAndRecord).
