@@ -1,6 +1,7 @@
 #include "guard/guard.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <unordered_set>
 
@@ -95,17 +96,20 @@ class Scanner {
   // A passing message names one member (the recipient, in one or two
   // spellings): a short vector beats a node per element. A hostile one may
   // name thousands: past 16 a hash set keeps the scan linear.
+  // The first 16 in place (no allocation for a passing message).
   struct SmallSet {
-    std::vector<uint64_t> v;
+    std::array<uint64_t, 16> v;
+    size_t n = 0;
     std::unordered_set<uint64_t> big;
     bool count(uint64_t h) const {
-      return v.size() < 16 ? std::find(v.begin(), v.end(), h) != v.end() : big.count(h) > 0;
+      return n < v.size() ? std::find(v.begin(), v.begin() + n, h) != v.begin() + n
+                          : big.count(h) > 0;
     }
     bool insert(uint64_t h) {
       if (count(h)) return false;
-      if (v.size() < 16) {
-        v.push_back(h);
-        if (v.size() == 16) big.insert(v.begin(), v.end());
+      if (n < v.size()) {
+        v[n++] = h;
+        if (n == v.size()) big.insert(v.begin(), v.end());
       } else {
         big.insert(h);
       }
