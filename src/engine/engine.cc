@@ -109,8 +109,8 @@ std::string Engine::DefaultStatePath(const Campaign& c) { return c.dir + "/.seal
 
 Status Engine::Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember,
                          bool sign, CheckReport* report, const ProgressFn& progress,
-                         const std::function<Status(const Recipient&)>& on_ok,
-                         const std::function<Status(const Recipient&)>& on_blocked) {
+                         const std::function<Status(Recipient&&)>& on_ok,
+                         const std::function<Status(Recipient&&)>& on_blocked) {
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   report->columns = reader->field_names();
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
@@ -153,10 +153,10 @@ Status Engine::Preflight(const Campaign& c, const Guard& guard, GuardProofs* rem
       if (msg.ok()) {
         ++report->rendered;
         report->bytes_total += msg->bytes().size();
-        SM_RETURN_IF_ERROR(on_ok(ch.rows[k]));
+        SM_RETURN_IF_ERROR(on_ok(std::move(ch.rows[k])));
       } else if (msg.status().code() == Status::Code::kBlocked) {
         for (auto& v : ch.items[k].violations) report->violations.push_back(std::move(v));
-        SM_RETURN_IF_ERROR(on_blocked(ch.rows[k]));
+        SM_RETURN_IF_ERROR(on_blocked(std::move(ch.rows[k])));
       } else {
         ++report->render_refused;
         if (report->render_errors.size() < kMaxRenderErrors) {
@@ -182,7 +182,7 @@ Result<CheckReport> Engine::Check(const Campaign& c, const ProgressFn& progress)
   CheckReport report;
   report.transport = c.transport.url;
   SM_ASSIGN_OR_RETURN(report.dkim, CheckCampaignDkim(c));  // key errors: exit 1
-  auto none = [](const Recipient&) { return Status::Ok(); };
+  auto none = [](Recipient&&) { return Status::Ok(); };
   SM_ASSIGN_OR_RETURN(auto audience, LoadAudienceSet(c));
   Guard guard(Composer::SenderAddresses(c), std::move(audience));
   SM_RETURN_IF_ERROR(
@@ -255,13 +255,13 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     batch.clear();
     return Status::Ok();
   };
-  auto on_ok = [&](const Recipient& r) -> Status {
-    batch.push_back(r);
+  auto on_ok = [&](Recipient&& r) -> Status {
+    batch.push_back(std::move(r));
     return batch.size() >= 1000 ? flush() : Status::Ok();
   };
-  auto on_blocked = [&](const Recipient& r) -> Status {
-    batch.push_back(r);
+  auto on_blocked = [&](Recipient&& r) -> Status {
     blocked_keys.push_back(r.key);
+    batch.push_back(std::move(r));
     return Status::Ok();
   };
   const int64_t preflight_start = clock_.MonotonicNanos();

@@ -218,16 +218,17 @@ class Engine {
                       const std::function<bool(const Suppression&)>& fn);
 
  private:
-  // Streams the audience through compose+guard; calls on_ok for each good
-  // recipient. Stops at the first guard violation when stop_on_violation.
+  // Streams the audience through compose+guard; hands each good recipient
+  // to on_ok and each one whose message the guard blocked to on_blocked
+  // (theirs to keep: moved, not copied).
   // sign: DKIM-sign each message before the guard (check does; send's
   // preflight does not, since send signs and guards each message again).
   // remember (may be null): the guard's proofs of passing messages, for the
   // send phase to reuse (GuardProofs).
   Status Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember, bool sign,
                    CheckReport* report, const ProgressFn& progress,
-                   const std::function<Status(const Recipient&)>& on_ok,
-                   const std::function<Status(const Recipient&)>& on_blocked);
+                   const std::function<Status(Recipient&&)>& on_ok,
+                   const std::function<Status(Recipient&&)>& on_blocked);
   const Clock& clock_;
 };
 
