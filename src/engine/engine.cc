@@ -107,8 +107,8 @@ Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::str
 
 std::string Engine::DefaultStatePath(const Campaign& c) { return c.dir + "/.sealmail/state.db"; }
 
-Status Engine::Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember,
-                         bool sign, CheckReport* report, const ProgressFn& progress,
+Status Engine::Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember, bool sign,
+                         CheckReport* report, const ProgressFn& progress,
                          const std::function<Status(Recipient&&)>& on_ok,
                          const std::function<Status(Recipient&&)>& on_blocked) {
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
