@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -24,15 +25,24 @@ class ComposePool {
   struct Item {
     std::optional<Result<GuardedMessage>> msg;  // set once the batch is composed
     std::vector<GuardViolation> violations;     // when msg is kBlocked
-    std::string sha256;  // of the message's bytes, for the audit trail (with hash_for_audit)
+    std::string sha256;  // of the message's bytes, for the audit trail (kSendLoop)
   };
 
+  // What the pool composes for. kSendLoop also hashes each message for the
+  // audit trail (Item::sha256) and gives its core up every kYieldEvery of
+  // composing: the send loop's other threads (the store's step, the
+  // transport, the engine's) wake up while the composers hold every core,
+  // and without a yield each waited out the scheduler's time slice, 1-1.5 ms
+  // on a 2-core machine, on the loop's critical path (issue #9). Preflight
+  // composes alone, and yielding there only costs.
+  enum class Use { kPreflight, kSendLoop };
+  static constexpr std::chrono::microseconds kYieldEvery{50};
+
   // threads >= 1 composers, each with its own copy of renderer. campaign,
-  // guard, clock and signer must outlive the pool. hash_for_audit: fill
-  // Item::sha256 (the send loop; preflight has no use for it). remember /
-  // reuse: the guard's proofs (Composer::set_proofs), may be null.
+  // guard, clock and signer must outlive the pool. remember / reuse: the
+  // guard's proofs (Composer::set_proofs), may be null.
   ComposePool(const Campaign& campaign, const TemplateRenderer& renderer, const Guard& guard,
-              const Clock& clock, const DkimSigner* signer, size_t threads, bool hash_for_audit,
+              const Clock& clock, const DkimSigner* signer, size_t threads, Use use,
               GuardProofs* remember = nullptr, const GuardProofs* reuse = nullptr);
 
   ~ComposePool();
@@ -60,7 +70,7 @@ class ComposePool {
   const std::vector<const Recipient*>* recipients_ = nullptr;  // of the batch being composed
   std::vector<Item>* items_ = nullptr;
   std::atomic<size_t> next_{0};
-  bool hash_for_audit_;
+  const Use use_;
   // The threads live as long as the pool (and with them their scratch
   // buffers); Start wakes the first workers_ of them.
   std::mutex mu_;

@@ -116,7 +116,7 @@ Status Engine::Preflight(const Campaign& c, const Guard& guard, GuardProofs* rem
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, report->columns));
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   ComposePool pool(c, renderer, guard, clock_, sign && signer ? &*signer : nullptr,
-                   ComposePool::DefaultThreads(), /*hash_for_audit=*/false, remember);
+                   ComposePool::DefaultThreads(), ComposePool::Use::kPreflight, remember);
   const std::string csv_name = BaseName(c.audience_csv);
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
@@ -312,7 +312,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   reader.reset();
   SM_ASSIGN_OR_RETURN(auto signer, MakeCampaignSigner(c));  // nullopt without [dkim]
   ComposePool pool(c, renderer, guard, clock_, signer ? &*signer : nullptr,
-                   ComposePool::DefaultThreads(), /*hash_for_audit=*/true, /*remember=*/nullptr,
+                   ComposePool::DefaultThreads(), ComposePool::Use::kSendLoop, /*remember=*/nullptr,
                    &proofs);
 
   int64_t start = clock_.MonotonicNanos();
