@@ -41,6 +41,9 @@ ComposePool::~ComposePool() {
 
 void ComposePool::Loop(size_t index) {
   uint64_t seen = 0;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point idle_since = Clock::now();
+  Clock::duration last_work{0};
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -48,13 +51,21 @@ void ComposePool::Loop(size_t index) {
       if (quit_) return;
       seen = generation_;
     }
-    Work(composers_[index].get());
+    const Clock::time_point start = Clock::now();
+    // A composer that waited for this batch a tenth of its last one's work
+    // or more is not what the loop waits for (unsigned messages: it waits
+    // for the store's step); one that did not (signing) only loses by
+    // yielding: RSA engine alone 0.8 % slower when every composer yielded.
+    const bool yield = use_ == Use::kSendLoop && (start - idle_since) * 10 >= last_work;
+    Work(composers_[index].get(), yield);
+    idle_since = Clock::now();
+    last_work = idle_since - start;
     std::lock_guard<std::mutex> lock(mu_);
     if (--busy_ == 0) done_.notify_all();
   }
 }
 
-void ComposePool::Work(Composer* c) {
+void ComposePool::Work(Composer* c, bool yield) {
   const auto& rs = *recipients_;
   const bool send_loop = use_ == Use::kSendLoop;
   auto since = std::chrono::steady_clock::now();  // the last yield
@@ -64,8 +75,9 @@ void ComposePool::Work(Composer* c) {
     if (!send_loop) continue;
     // Hashed here, on every core, rather than on the thread that records.
     if (it.msg->ok()) it.sha256 = Sha256Hex((*it.msg)->bytes());
-    // About every 10 messages unsigned, every one or two signed. With nothing else
-    // to run, a yield returns at once.
+    // About every 10 messages unsigned. With nothing else to run, a yield
+    // returns at once.
+    if (!yield) continue;
     if (auto now = std::chrono::steady_clock::now(); now - since >= kYieldEvery) {
       std::this_thread::yield();
       since = now;
