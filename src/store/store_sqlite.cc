@@ -5,13 +5,16 @@
 
 #include "base/check.h"
 #include "store/store.h"
+#include "store/store_sql.h"
 
 namespace sealmail {
 namespace {
 
+using store_sql::kDueRows;
+
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 // The page cache, in KiB (Init; EndImport lowers it for its index build).
 constexpr const char* kCacheSize = "PRAGMA cache_size=-32768";
 
@@ -128,6 +131,15 @@ const char* const kMigrations[] = {
     "ALTER TABLE recipients_v8 RENAME TO recipients;"
     "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id);"
     "CREATE UNIQUE INDEX recipients_key ON recipients(campaign, key);",
+    // 8 -> 9: recipients_due holds only the rows a lease can take (pending,
+    // state-1 leases of old releases, deferred, uncertain): a recipient's
+    // outcome takes its entry out instead of moving it to the finished
+    // states, where nothing looked for it. The WHERE is store_sql::kDueRows
+    // (which every query that walks this index repeats). Outcome commits
+    // ~15 % faster (store_bench, 50,000 and 1,000,000) (issue #9).
+    "DROP INDEX recipients_due;"
+    "CREATE INDEX recipients_due ON recipients(campaign, state, retry_at, id) "
+    "WHERE (state=0 OR state=1 OR state=3 OR state=7);",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -543,16 +555,16 @@ Status SqliteStore::Init() {
   constexpr const char* kCols =
       "SELECT r.id, r.key, r.email, r.line, r.fields, r.state, r.attempts, r.first_attempt_at, "
       "s.reason FROM recipients r LEFT JOIN suppressions s ON s.key=r.key ";
-  constexpr const char* kNotLeased = "AND NOT sm_held(r.id) ";
+  const std::string not_leased = std::string("AND ") + kDueRows + " AND NOT sm_held(r.id) ";
   SM_RETURN_IF_ERROR(Prepare((std::string(kCols) + "WHERE r.campaign=?1 AND r.state=7 " +
-                              kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
+                              not_leased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
                              &lease_uncertain_));
   SM_RETURN_IF_ERROR(Prepare((std::string(kCols) +
                               "WHERE r.campaign=?1 AND r.state=3 AND r.retry_at<=?3 " +
-                              kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
+                              not_leased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
                              &lease_deferred_));
   SM_RETURN_IF_ERROR(Prepare((std::string(kCols) + "WHERE r.campaign=?1 AND r.state=0 " +
-                              kNotLeased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
+                              not_leased + "ORDER BY r.retry_at, r.id LIMIT ?2").c_str(),
                              &lease_pending_));
   SM_RETURN_IF_ERROR(
       Prepare("SELECT id, at, ids FROM lease_batches WHERE campaign=? ORDER BY id", &lease_load_));
@@ -734,7 +746,7 @@ Result<uint64_t> SqliteStore::RecoverLeases() {
   // a schema 5-6 lease by migration 7; its attempt is already counted.
   const std::string old_leases =
       "UPDATE recipients SET state=7, uncertain_times=uncertain_times+1 WHERE campaign=" + c +
-      " AND state=1";
+      " AND state=1 AND " + kDueRows;
   // The message of a lease may have left: that was an attempt.
   Stmt recover;
   SM_RETURN_IF_ERROR(Prepare(
@@ -850,7 +862,8 @@ Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
 Result<int64_t> SqliteStore::NextRetryAt() {
   SM_RETURN_IF_ERROR(RequireCampaign());
   std::string sql = "SELECT coalesce(min(retry_at), 0) FROM recipients r WHERE campaign=" +
-                    std::to_string(campaign_) + " AND state=3 AND NOT sm_held(r.id)";
+                    std::to_string(campaign_) + " AND state=3 AND " + kDueRows +
+                    " AND NOT sm_held(r.id)";
   SM_RETURN_IF_ERROR(LoadLeases());
   return QueryInt(sql.c_str());
 }
@@ -953,17 +966,25 @@ void MoveToLeased(StateCounts* c, int state, uint64_t n) {
 
 Result<StateCounts> SqliteStore::Counts() {
   SM_RETURN_IF_ERROR(RequireCampaign());
+  // One pass over the table (no index holds every state since schema 9;
+  // through recipients_key each row would be one more lookup): the rows in
+  // each state, and those whose outcome was ever unknown.
+  constexpr int kStates = static_cast<int>(DeliveryState::kUncertain) + 1;
+  std::string sql = "SELECT ";
+  for (int state = 0; state < kStates; ++state) {
+    sql += "count(*) FILTER (WHERE state=" + std::to_string(state) + "), ";
+  }
+  sql += "count(*) FILTER (WHERE uncertain_times>0) FROM recipients NOT INDEXED WHERE campaign=?";
   Stmt st;
-  SM_RETURN_IF_ERROR(
-      Prepare("SELECT state, count(*) FROM recipients WHERE campaign=? GROUP BY state", &st));
+  SM_RETURN_IF_ERROR(Prepare(sql.c_str(), &st));
   sqlite3_bind_int64(st.get(), 1, campaign_);
   StateCounts c;
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    AddCount(&c, sqlite3_column_int(st.get(), 0),
-             static_cast<uint64_t>(sqlite3_column_int64(st.get(), 1)));
+  int rc = sqlite3_step(st.get());
+  if (rc != SQLITE_ROW) return Err("counting");
+  for (int state = 0; state < kStates; ++state) {
+    AddCount(&c, state, static_cast<uint64_t>(sqlite3_column_int64(st.get(), state)));
   }
-  if (rc != SQLITE_DONE) return Err("counting");
+  c.possible_duplicates = static_cast<uint64_t>(sqlite3_column_int64(st.get(), kStates));
   // A leased row keeps its state until its outcome is recorded: count it as
   // leased instead.
   // (A few batches: one lookup each, not a function call per row.)
@@ -977,10 +998,6 @@ Result<StateCounts> SqliteStore::Counts() {
     sqlite3_reset(leased.get());
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Err("counting leases");
   }
-  std::string dup = "SELECT count(*) FROM recipients WHERE campaign=" + std::to_string(campaign_) +
-                    " AND uncertain_times>0";
-  SM_ASSIGN_OR_RETURN(int64_t d, QueryInt(dup.c_str()));
-  c.possible_duplicates = static_cast<uint64_t>(d);
   return c;
 }
 
