@@ -41,9 +41,9 @@ ComposePool::~ComposePool() {
 
 void ComposePool::Loop(size_t index) {
   uint64_t seen = 0;
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point idle_since = Clock::now();
-  Clock::duration last_work{0};
+  using Steady = std::chrono::steady_clock;
+  Steady::time_point idle_since = Steady::now();
+  Steady::duration last_work{0};
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -51,14 +51,14 @@ void ComposePool::Loop(size_t index) {
       if (quit_) return;
       seen = generation_;
     }
-    const Clock::time_point start = Clock::now();
+    const Steady::time_point start = Steady::now();
     // A composer that waited for this batch a tenth of its last one's work
     // or more is not what the loop waits for (unsigned messages: it waits
     // for the store's step); one that did not (signing) only loses by
     // yielding: RSA engine alone 0.8 % slower when every composer yielded.
     const bool yield = use_ == Use::kSendLoop && (start - idle_since) * 10 >= last_work;
     Work(composers_[index].get(), yield);
-    idle_since = Clock::now();
+    idle_since = Steady::now();
     last_work = idle_since - start;
     std::lock_guard<std::mutex> lock(mu_);
     if (--busy_ == 0) done_.notify_all();

@@ -34,8 +34,8 @@ class ComposePool {
   // loop's other threads (the store's step, the transport, the engine's)
   // wake up while the composers hold every core, and without a yield each
   // waited out the scheduler's time slice, 1-1.5 ms on a 2-core machine, on
-  // the loop's critical path (issue #9). Preflight is the composers' alone,
-  // and yielding there only costs (0.335 -> 0.383 s at 50,000).
+  // the loop's critical path (issue #9). In preflight the composers are the
+  // bottleneck, and yielding there only cost (0.335 -> 0.383 s at 50,000).
   enum class Use { kPreflight, kSendLoop };
   static constexpr std::chrono::microseconds kYieldEvery{50};
 

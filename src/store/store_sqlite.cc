@@ -966,9 +966,11 @@ void MoveToLeased(StateCounts* c, int state, uint64_t n) {
 
 Result<StateCounts> SqliteStore::Counts() {
   SM_RETURN_IF_ERROR(RequireCampaign());
-  // One pass over the table (no index holds every state since schema 9;
-  // through recipients_key each row would be one more lookup): the rows in
-  // each state, and those whose outcome was ever unknown.
+  // One pass over the table (NOT INDEXED): the rows in each state, and those
+  // whose outcome was ever unknown. Since schema 9 the only index on
+  // campaign that holds every row is recipients_key, and through it each row
+  // is one more lookup, in key order: 1,000,000 rows 3.0 s against 0.16 s
+  // (a state shared by several campaigns is scanned whole).
   constexpr int kStates = static_cast<int>(DeliveryState::kUncertain) + 1;
   std::string sql = "SELECT ";
   for (int state = 0; state < kStates; ++state) {
@@ -1003,10 +1005,11 @@ Result<StateCounts> SqliteStore::Counts() {
 
 Result<std::map<std::string, StateCounts>> SqliteStore::CountsByDomain() {
   SM_RETURN_IF_ERROR(RequireCampaign());
+  // A table scan, as Counts.
   Stmt st;
   SM_RETURN_IF_ERROR(
       Prepare("SELECT r.domain, CASE WHEN sm_held(r.id) THEN 1 ELSE r.state END AS st, count(*) "
-              "FROM recipients r WHERE r.campaign=? GROUP BY r.domain, st",
+              "FROM recipients r NOT INDEXED WHERE r.campaign=? GROUP BY r.domain, st",
               &st));
   SM_RETURN_IF_ERROR(LoadLeases());
   sqlite3_bind_int64(st.get(), 1, campaign_);
