@@ -43,8 +43,15 @@ void SkipComment(std::string_view s, size_t* i) {
 // Reads a quoted-string starting at s[*i] == '"'; returns its content with
 // quoted-pairs resolved. An unterminated string runs to the end.
 std::string ReadQuoted(std::string_view s, size_t* i) {
+  // Runs of plain characters are appended whole: a character at a time, the
+  // string grew through three allocations for a boundary (issue #9).
   std::string out;
   for (++*i; *i < s.size(); ++*i) {
+    size_t run = *i;
+    while (run < s.size() && s[run] != '"' && s[run] != '\\' && !IsLineBreak(s[run])) ++run;
+    out.append(s.substr(*i, run - *i));
+    *i = run;
+    if (*i == s.size()) break;
     char c = s[*i];
     if (c == '"') {
       ++*i;
@@ -63,13 +70,19 @@ std::string ReadQuoted(std::string_view s, size_t* i) {
 std::string ReadBare(std::string_view s, size_t* i, char stop) {
   std::string out;
   while (*i < s.size() && s[*i] != ';' && s[*i] != stop) {
-    char c = s[*i];
-    if (c == '(') {
+    size_t run = *i;  // appended whole, as in ReadQuoted
+    while (run < s.size() && s[run] != ';' && s[run] != stop && s[run] != '(' &&
+           !IsLineBreak(s[run])) {
+      ++run;
+    }
+    out.append(s.substr(*i, run - *i));
+    *i = run;
+    if (*i == s.size() || s[*i] == ';' || s[*i] == stop) break;
+    if (s[*i] == '(') {
       SkipComment(s, i);
       continue;
     }
-    if (!IsLineBreak(c)) out.push_back(c);
-    ++*i;
+    ++*i;  // a line break
   }
   return std::string(TrimWsp(out));
 }
@@ -214,16 +227,20 @@ MimeParamValue ParseMimeParams(std::string_view raw) {
   MimeParamValue out;
   size_t i = 0;
   SkipCfws(raw, &i);
-  // The value itself: every non-space, non-comment character up to ';'.
+  // The value itself: every non-space, non-comment character up to ';',
+  // lower-cased, written into room for all that is left (then trimmed).
+  out.value.resize(raw.size() - std::min(i, raw.size()));
+  size_t n = 0;
   while (i < raw.size() && raw[i] != ';') {
     char c = raw[i];
     if (c == '(') {
       SkipComment(raw, &i);
       continue;
     }
-    if (!IsWsp(c) && !IsLineBreak(c)) out.value.push_back(mime_internal::AsciiLower(c));
+    if (!IsWsp(c) && !IsLineBreak(c)) out.value[n++] = mime_internal::AsciiLower(c);
     ++i;
   }
+  out.value.resize(n);
   std::vector<RawParam> params;
   while (i < raw.size()) {
     ++i;  // ';'
