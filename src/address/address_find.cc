@@ -63,8 +63,6 @@ void AppendUtf8(std::string* out, uint32_t cp) {
 }  // namespace
 
 bool AddressTokenCursor::Next(AddressToken* out, std::string_view skip) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text_.data());
-  const size_t n = text_.size();
   // skip = local "@" domain as a token would have it (never empty parts).
   const size_t skip_at = skip.find('@');
   bool can_skip = skip_at != std::string_view::npos && skip_at > 0 && skip_at <= kMaxLocal &&
@@ -74,6 +72,18 @@ bool AddressTokenCursor::Next(AddressToken* out, std::string_view skip) {
     const auto c = static_cast<unsigned char>(skip[i]);
     can_skip = i == skip_at || (i < skip_at ? IsAtextOrDot(c) : IsDomainChar(c));
   }
+  return Scan(out, skip, can_skip ? skip_at : std::string_view::npos);
+}
+
+bool AddressTokenCursor::NextSkippingToken(AddressToken* out, std::string_view token) {
+  // A token's local part has no '@' and passes every test in Next.
+  return Scan(out, token, token.find('@'));
+}
+
+bool AddressTokenCursor::Scan(AddressToken* out, std::string_view skip, size_t skip_at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text_.data());
+  const size_t n = text_.size();
+  const bool can_skip = skip_at != std::string_view::npos;
   while (next_ < n) {
     const void* hit = std::memchr(p + next_, '@', n - next_);
     if (hit == nullptr) break;

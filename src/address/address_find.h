@@ -35,8 +35,16 @@ class AddressTokenCursor {
   // them, without the left and right scans: cheap for text that repeats
   // one address (a support address in every paragraph).
   bool Next(AddressToken* out, std::string_view skip);
+  // Next(out, token) for a `token` that a cursor returned, on any text, as
+  // "local@domain": such a spelling can always be skipped, so it is not
+  // checked again (that check was half of Next's instructions when every
+  // call skips the last token met, as the guard's walk does).
+  bool NextSkippingToken(AddressToken* out, std::string_view token);
 
  private:
+  // skip_at: the '@' in skip, npos when skip cannot be skipped cheaply.
+  bool Scan(AddressToken* out, std::string_view skip, size_t skip_at);
+
   std::string_view text_;
   size_t next_ = 0;         // where to look for the next '@'
   size_t prev_at_end_ = 0;  // left scans never cross the previous '@' or its domain

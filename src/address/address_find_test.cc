@@ -93,6 +93,17 @@ std::vector<Tok> GotSkipping(std::string_view text, std::string_view skip) {
   return out;
 }
 
+// As GotSkipping, through NextSkippingToken (for skips that are tokens).
+std::vector<Tok> GotSkippingToken(std::string_view text, std::string_view token) {
+  std::vector<Tok> out;
+  AddressTokenCursor cursor(text);
+  AddressToken t;
+  while (cursor.NextSkippingToken(&t, token)) {
+    out.push_back({std::string(t.local), std::string(t.domain), t.offset});
+  }
+  return out;
+}
+
 TEST(AddressFindTest, SkippingATokenDropsExactlyThatSpelling) {
   std::mt19937 rng(8);
   const std::string alphabet = "ab.-@!%&=_ \n\x80Z9";
@@ -110,6 +121,15 @@ TEST(AddressFindTest, SkippingATokenDropsExactlyThatSpelling) {
         if (t.local + "@" + t.domain != skip) want.push_back(t);
       }
       ASSERT_EQ(GotSkipping(text, skip), want) << i << " skip " << skip;
+    }
+    // Tokens of this text and of another one: what the guard's walk passes.
+    std::vector<std::string> tokens = {""};
+    for (const auto& t : want_all) tokens.push_back(t.local + "@" + t.domain);
+    for (const auto& t : Reference(text.substr(text.size() / 2) + "x@y.z " + text)) {
+      tokens.push_back(t.local + "@" + t.domain);
+    }
+    for (const auto& token : tokens) {
+      ASSERT_EQ(GotSkippingToken(text, token), GotSkipping(text, token)) << i << " " << token;
     }
   }
   const std::string para = "Questions: support@example.com. More: support@example.com.\n";

@@ -208,7 +208,7 @@ class Walker {
     AddressToken t;
     // The last token met (in any view) is skipped cheaply by the cursor:
     // text that repeats one address costs a compare per '@'.
-    while (cursor.Next(&t, last_)) {
+    while (cursor.NextSkippingToken(&t, last_)) {
       // local, '@' and domain are adjacent in text.
       std::string_view spelling(t.local.data(), t.local.size() + 1 + t.domain.size());
       last_.assign(spelling);
