@@ -262,9 +262,6 @@ bool GuardProofs::Find(const Guard* owner, uint64_t key, const std::array<uint8_
   return false;
 }
 
-namespace {
-}  // namespace
-
 std::string GuardViolation::ToString() const {
   return MaskAddress(recipient) + ": " + where + ": " + what;
 }
