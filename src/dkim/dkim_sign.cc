@@ -1,5 +1,6 @@
 // DkimSigner: RFC 6376 §5 signing with rsa-sha256 and ed25519-sha256.
 #include <openssl/rsa.h>
+#include <sodium.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -203,24 +204,62 @@ Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
 
 namespace {
 
+// libsodium's Ed25519 secret key (seed and public key, 64 bytes), in
+// sodium_malloc memory: guard pages, locked out of swap, wiped by sodium_free.
+struct SodiumSecretKey {
+  unsigned char* bytes = nullptr;
+  SodiumSecretKey() = default;
+  SodiumSecretKey(const SodiumSecretKey&) = delete;
+  SodiumSecretKey& operator=(const SodiumSecretKey&) = delete;
+  ~SodiumSecretKey() { Reset(); }
+  void Reset() {
+    sodium_free(bytes);
+    bytes = nullptr;
+  }
+};
+
 // A signing context set up for one key, per thread: setting one up fetches
-// the algorithm from OpenSSL's provider every time (~1 µs for Ed25519, ~3 µs
-// for RSA, under a lock the compose threads share). RSA: a context after
-// EVP_PKEY_sign_init with PKCS#1 v1.5 and SHA-256, used for many
-// signatures; Ed25519: an EVP_MD_CTX after EVP_DigestSignInit, copied for
-// each (its one-shot sign cannot be repeated). Holding the key keeps its
-// address from being taken by another key while the context refers to it.
+// the algorithm from OpenSSL's provider every time (~3 µs for RSA, under a
+// lock the compose threads share). RSA: a context after EVP_PKEY_sign_init
+// with PKCS#1 v1.5 and SHA-256, used for many signatures. Ed25519: the key
+// expanded for libsodium, whose signing takes 13 µs here against OpenSSL
+// 3.0's 31 µs (its fixed-base multiplication uses a larger precomputed
+// table); Ed25519 is deterministic, so both give the same bytes. Holding the
+// key keeps its address from being taken by another key while the context
+// refers to it.
 struct SigningContext {
   std::shared_ptr<EVP_PKEY> key;  // null: not set up
   DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> rsa;
-  EvpMdCtxPtr ed;
+  SodiumSecretKey ed;
   void Reset() {
     key.reset();
     rsa.reset();
-    ed.reset();
+    ed.Reset();
   }
 };
+
+// Expands an OpenSSL Ed25519 key for libsodium, and checks that both derive
+// the same public key from the seed.
+bool SetUpSodiumKey(EVP_PKEY* pkey, SodiumSecretKey* out) {
+  static const bool initialised = sodium_init() >= 0;
+  if (!initialised) return false;
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  unsigned char pub[crypto_sign_PUBLICKEYBYTES];
+  unsigned char openssl_pub[crypto_sign_PUBLICKEYBYTES];
+  size_t seed_len = sizeof seed, pub_len = sizeof openssl_pub;
+  bool ok = EVP_PKEY_get_raw_private_key(pkey, seed, &seed_len) == 1 && seed_len == sizeof seed &&
+            EVP_PKEY_get_raw_public_key(pkey, openssl_pub, &pub_len) == 1 &&
+            pub_len == sizeof openssl_pub;
+  if (ok) {
+    out->bytes = static_cast<unsigned char*>(sodium_malloc(crypto_sign_SECRETKEYBYTES));
+    ok = out->bytes != nullptr && crypto_sign_seed_keypair(pub, out->bytes, seed) == 0 &&
+         sodium_memcmp(pub, openssl_pub, sizeof pub) == 0;
+  }
+  sodium_memzero(seed, sizeof seed);
+  if (!ok) out->Reset();
+  return ok;
+}
 
 SigningContext* SigningContextFor(const DkimPrivateKey& k, DkimAlgorithm alg) {
   thread_local SigningContext sc;
@@ -235,11 +274,8 @@ SigningContext* SigningContextFor(const DkimPrivateKey& k, DkimAlgorithm alg) {
         EVP_PKEY_CTX_set_signature_md(sc.rsa.get(), DkimSha256()) != 1) {
       return nullptr;
     }
-  } else {
-    sc.ed.reset(EVP_MD_CTX_new());
-    if (!sc.ed || EVP_DigestSignInit(sc.ed.get(), nullptr, nullptr, nullptr, pkey) != 1) {
-      return nullptr;
-    }
+  } else if (!SetUpSodiumKey(pkey, &sc.ed)) {
+    return nullptr;
   }
   sc.key = DkimKeyAccess::Shared(k);
   sc.algorithm = alg;
@@ -339,30 +375,33 @@ Status DkimSigner::SignInto(std::string_view message, int64_t now_unix, size_t e
   }
   unsigned char sig[512];
   size_t siglen = sizeof sig;
-  SigningContext* sc = SigningContextFor(key_, options_.algorithm);
-  if (sc == nullptr) return Status::Internal("DKIM: signing setup failed");
   if (options_.algorithm == DkimAlgorithm::kRsaSha256) {
+    SigningContext* sc = SigningContextFor(key_, options_.algorithm);
+    if (sc == nullptr) return Status::Internal("DKIM: RSA signing setup failed");
     if (EVP_PKEY_sign(sc->rsa.get(), sig, &siglen, digest, dlen) != 1) {
       sc->Reset();  // set up afresh next time
       return Status::Internal("DKIM: RSA signing failed");
     }
   } else {
     // RFC 8463 §3: PureEdDSA over the SHA-256 of the header hash input.
-    // (OpenSSL before 3.0.1 cannot copy a context without a digest: set
-    // one up here then.)
-    bool ready = EVP_MD_CTX_copy_ex(ctx.get(), sc->ed.get()) == 1;
-    if (!ready) {
-      EVP_MD_CTX_reset(ctx.get());
-      ready = EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, sc->key.get()) == 1;
-    }
-    if (!ready || EVP_DigestSign(ctx.get(), sig, &siglen, digest, dlen) != 1) {
-      sc->Reset();
-      return Status::Internal("DKIM: Ed25519 signing failed");
-    }
+    SM_RETURN_IF_ERROR(
+        SignEd25519(key_, std::string_view(reinterpret_cast<char*>(digest), dlen), sig));
+    siglen = crypto_sign_BYTES;
   }
   f.AddBreakable(Base64Encode(sig, siglen));
   sig_field += "\r\n";
   *out = std::move(sig_field);
+  return Status::Ok();
+}
+
+Status SignEd25519(const DkimPrivateKey& key, std::string_view msg, unsigned char sig[64]) {
+  SigningContext* sc = SigningContextFor(key, DkimAlgorithm::kEd25519Sha256);
+  if (sc == nullptr) return Status::Internal("DKIM: Ed25519 signing setup failed");
+  if (crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(msg.data()),
+                           msg.size(), sc->ed.bytes) != 0) {
+    sc->Reset();
+    return Status::Internal("DKIM: Ed25519 signing failed");
+  }
   return Status::Ok();
 }
 
