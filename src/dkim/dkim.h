@@ -8,7 +8,7 @@
 // objects; nothing outside can get their bytes, only sign with them or derive
 // the public half. Ed25519 signing is libsodium's (2.4x OpenSSL 3.0's speed
 // here): each signing thread keeps the key expanded for it in sodium_malloc
-// memory (locked, wiped when freed).
+// memory (guard pages, no core dumps, wiped when freed).
 //
 // Who owns what:
 //  - DkimPrivateKey / DkimPublicKey are cheap handles: copies share one

@@ -205,7 +205,8 @@ Result<DkimSigner> DkimSigner::Create(DkimPrivateKey key, DkimSignerOptions o) {
 namespace {
 
 // libsodium's Ed25519 secret key (seed and public key, 64 bytes), in
-// sodium_malloc memory: guard pages, locked out of swap, wiped by sodium_free.
+// sodium_malloc memory: guard pages around it, left out of core dumps, locked
+// out of swap where RLIMIT_MEMLOCK allows, wiped by sodium_free.
 struct SodiumSecretKey {
   unsigned char* bytes = nullptr;
   SodiumSecretKey() = default;
