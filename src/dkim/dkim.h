@@ -4,11 +4,12 @@
 // Public Suffix List via libpsl).
 //
 // Secrets stay here (STYLE.md §12): this folder is the only code that reads
-// key files or holds key bytes. Private keys live inside OpenSSL EVP_PKEY
+// key files or holds key bytes. Private keys are loaded into OpenSSL EVP_PKEY
 // objects; nothing outside can get their bytes, only sign with them or derive
-// the public half. Ed25519 signing is libsodium's (2.4x OpenSSL 3.0's speed
-// here): each signing thread keeps the key expanded for it in sodium_malloc
-// memory (guard pages, no core dumps, wiped when freed).
+// the public half. Ed25519 signing is libsodium's (2.3-2.4x OpenSSL 3.0's
+// speed here): each signing thread also keeps a copy of the key, expanded for
+// libsodium, in sodium_malloc memory (guard pages, no core dumps, wiped when
+// freed).
 //
 // Who owns what:
 //  - DkimPrivateKey / DkimPublicKey are cheap handles: copies share one
