@@ -184,8 +184,8 @@ TEST(MimeBuilderTest, QuotedPrintableRoundTripsAndProtectsLineStarts) {
 // Random prose (words, runs of spaces and tabs, line breaks of each kind,
 // '=', 8-bit bytes): every encoding decodes back, keeps lines within 76
 // octets and leaves no white space before a line break (the encoder's fast
-// path copies eight bytes at a time and must leave a trailing space to the
-// slow one).
+// paths copy sixteen and eight bytes at a time and must leave a trailing
+// space to the slow one).
 TEST(MimeBuilderTest, QuotedPrintableRoundTripsRandomProse) {
   std::mt19937 rng(20261201);
   const std::string pieces[] = {"word", "a", " ", "  ", "\t", "\n", "\r\n", "\r", "=",
