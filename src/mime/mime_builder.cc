@@ -80,12 +80,6 @@ void AppendMailbox(std::string* out, const Mailbox& m) {
 
 }  // namespace
 
-std::string FormatMailbox(const Mailbox& m) {
-  std::string out;
-  AppendMailbox(&out, m);
-  return out;
-}
-
 std::string MakeMessageId(std::string_view campaign, std::string_view recipient_key,
                           std::string_view domain) {
   std::string seed(campaign);

@@ -40,7 +40,4 @@ std::string BuildMessage(const MessageFields& m);
 std::string MakeMessageId(std::string_view campaign, std::string_view recipient_key,
                           std::string_view domain);
 
-// Formats a mailbox for a header: "Phrase <addr>" or "addr".
-std::string FormatMailbox(const Mailbox& m);
-
 }  // namespace sealmail
