@@ -304,8 +304,8 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   policy.max_batch = opts.max_batch;
   Scheduler scheduler(store.get(), clock_, policy, std::random_device{}());
   SM_ASSIGN_OR_RETURN(rep.recovered, scheduler.Recover());
-  SM_ASSIGN_OR_RETURN(StateCounts before, store->Counts());
-  uint64_t todo = before.pending + before.uncertain + before.deferred;
+  // After Recover no lease is held: every due row is still to do.
+  SM_ASSIGN_OR_RETURN(const uint64_t todo, store->CountDue());
 
   SM_ASSIGN_OR_RETURN(auto reader, AudienceReader::Open(c.audience_csv));
   SM_ASSIGN_OR_RETURN(TemplateRenderer renderer, CompileTemplates(c, reader->field_names()));

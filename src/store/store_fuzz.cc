@@ -104,6 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!s.BindCampaign("c1", true, false).ok()) std::abort();
   CheckCounts(s.Counts());
   (void)s.CountsByDomain();
+  (void)s.CountDue();
   (void)s.NextRetryAt();
   (void)s.Find("u2@example.com");
   auto leased = s.Lease(10, true);

@@ -235,6 +235,7 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredRecipient>> LeaseAndRecord(
       size_t n, bool include_uncertain, const std::vector<Transition>& transitions) override;
   Result<StateCounts> Counts() override;
+  Result<uint64_t> CountDue() override;
   Result<std::map<std::string, StateCounts>> CountsByDomain() override;
   Result<std::optional<StoredRecipient>> Find(const std::string& key) override;
   Status ReadAudit(const std::function<bool(const AuditRecord&)>& fn) override;
@@ -1001,6 +1002,18 @@ Result<StateCounts> SqliteStore::Counts() {
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Err("counting leases");
   }
   return c;
+}
+
+Result<uint64_t> SqliteStore::CountDue() {
+  SM_RETURN_IF_ERROR(RequireCampaign());
+  // kDueRows is recipients_due's WHERE: the planner walks that index alone.
+  Stmt st;
+  SM_RETURN_IF_ERROR(Prepare(
+      (std::string("SELECT count(*) FROM recipients WHERE campaign=? AND ") + kDueRows).c_str(),
+      &st));
+  sqlite3_bind_int64(st.get(), 1, campaign_);
+  if (sqlite3_step(st.get()) != SQLITE_ROW) return Err("counting due recipients");
+  return static_cast<uint64_t>(sqlite3_column_int64(st.get(), 0));
 }
 
 Result<std::map<std::string, StateCounts>> SqliteStore::CountsByDomain() {

@@ -113,6 +113,50 @@ TEST_F(StoreTest, LifecycleAddLeaseRecordCount) {
   EXPECT_EQ((*next)[0].recipient.email, "c@example.org");
 }
 
+// CountDue (the send loop's progress total) is what Counts adds up for the
+// rows not finished, in this campaign only: pending, leased, deferred
+// (also those due later) and uncertain; not sent, failed, blocked or
+// suppressed ones.
+TEST_F(StoreTest, CountDueIsCountsOfTheUnfinishedRows) {
+  auto store = OpenSqliteStore(path_, &clock_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Store& s = **store;
+  ASSERT_TRUE(s.BindCampaign("other", false, true).ok());
+  s.AddRecipients({R("x@example.com", 2), R("y@example.com", 3)});
+  ASSERT_TRUE(s.BindCampaign("c1", false, true).ok());
+  EXPECT_EQ(*s.CountDue(), 0u);
+  std::vector<Recipient> rows;
+  for (int i = 0; i < 10; ++i) rows.push_back(R("r" + std::to_string(i) + "@example.com", 2 + i));
+  ASSERT_EQ(*s.AddRecipients(rows), 10u);
+  EXPECT_EQ(*s.CountDue(), 10u);
+  ASSERT_EQ(*s.AddSuppressions({{"r9@example.com", "r9@example.com", "unsubscribed", "test", 0}}),
+            1u);
+  auto leased = s.Lease(10, true);  // r0..r8; r9 becomes suppressed instead
+  ASSERT_EQ(leased->size(), 9u);
+  const int64_t now = clock_.NowUnix();
+  std::vector<Transition> ts = {
+      {(*leased)[0].id, DeliveryState::kSent, "<0@x>", "250", 0},
+      {(*leased)[1].id, DeliveryState::kFailed, "<1@x>", "550", 0},
+      {(*leased)[2].id, DeliveryState::kBlocked, "", "leak guard", 0},
+      {(*leased)[3].id, DeliveryState::kDeferred, "<3@x>", "451", now + 3600},
+      {(*leased)[4].id, DeliveryState::kDeferred, "<4@x>", "451", now},
+  };
+  ASSERT_TRUE(s.Record(ts).ok());
+  // r5, r6 stay leased; r7, r8 are lost to a "crash" and come back uncertain.
+  ASSERT_TRUE(s.Record({{(*leased)[7].id, DeliveryState::kUncertain, "<7@x>", "", 0},
+                        {(*leased)[8].id, DeliveryState::kUncertain, "<8@x>", "", 0}})
+                  .ok());
+  StateCounts c = *s.Counts();
+  EXPECT_EQ(c.leased, 2u);
+  EXPECT_EQ(c.deferred, 2u);
+  EXPECT_EQ(c.uncertain, 2u);
+  EXPECT_EQ(c.suppressed, 1u);
+  EXPECT_EQ(*s.CountDue(), c.pending + c.leased + c.deferred + c.uncertain);
+  EXPECT_EQ(*s.CountDue(), 6u);
+  ASSERT_TRUE(s.BindCampaign("other", false, false).ok());
+  EXPECT_EQ(*s.CountDue(), 2u);
+}
+
 TEST_F(StoreTest, LeasesOfADeadProcessBecomeUncertainAndSurviveReopen) {
   {
     auto store = OpenSqliteStore(path_, &clock_);
