@@ -118,6 +118,43 @@ TEST(GuardProofTest, ChecksInFullWhatTheProofDoesNotCover) {
   }
 }
 
+// The varying parts are judged 16 bytes at a time where they are ordinary
+// (CannotSpellAnAddress): a byte that spoils a proof is found at every
+// place of a long signature, in and across the blocks, and the bytes
+// allowed there (folding, '=' before anything but '?') never spoil it.
+TEST(GuardProofTest, EveryPlaceOfALongSignatureIsJudged) {
+  Fixture f;
+  f.Prove(kDate1 + Rest());
+  f.proofs.Seal();
+  const std::string value = " v=1; a=ed25519-sha256; d=example.com; s=s2026; bh=47DEQpj8HBSa+/TImW";
+  auto with = [&](size_t at, const std::string& piece) {
+    std::string v = value;
+    v.insert(at, piece);
+    return "DKIM-Signature:" + v + "\r\n" + kDate2 + Rest();
+  };
+  for (size_t at = 0; at <= value.size(); ++at) {
+    for (const std::string& spoils :
+         {std::string("@"), std::string("%"), std::string("&"), std::string("=?"),
+          std::string("\r"), std::string("\n"), std::string("\x7f"), std::string("\x80"),
+          std::string("\x01"), std::string("\n\r")}) {
+      const std::string msg = with(at, spoils);
+      auto got = f.Again(msg);
+      EXPECT_FALSE(got.ok() && got->proof_reused())
+          << "at " << at << ": " << testing::PrintToString(spoils);
+    }
+    // (A '?' is fine too, but not after the '=' of a tag: "=?" spoils.)
+    const bool after_equals = at > 0 && value[at - 1] == '=';
+    for (const std::string& fine :
+         {std::string("="), std::string("\t"), std::string("\r\n\tx"), std::string("=\r\n ="),
+          std::string(after_equals ? "x" : "?=")}) {
+      const std::string msg = with(at, fine);
+      auto got = f.Again(msg);
+      ASSERT_TRUE(got.ok()) << got.status().message();
+      EXPECT_TRUE(got->proof_reused()) << "at " << at << ": " << testing::PrintToString(fine);
+    }
+  }
+}
+
 // Found by guard_proof_fuzz: the first composition's Date value held a bare
 // LF and a To field after it, which its full check counted; a second
 // composition with an ordinary Date has no To at all and must be blocked.
