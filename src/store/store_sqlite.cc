@@ -857,6 +857,12 @@ Result<std::vector<StoredRecipient>> SqliteStore::LeaseAndRecord(
   if (Status committed = Exec("COMMIT"); !committed.ok()) return Rollback(committed);
   // A batch made only of suppressed rows must not look like "nothing due".
   if (out.empty() && !suppressed.empty()) return Lease(n, include_uncertain);
+  // Fewer rows due than asked for: the run is nearly over. Copy the WAL
+  // into the database now, on the store's thread while the last batches are
+  // composed, rather than all of it when the state is closed, where the
+  // process waits for it (up to ~1,000 pages; ~20 ms of a 50,000-message
+  // run). Tuning only: a checkpoint that cannot run now runs at close.
+  if (out.size() < n) Exec("PRAGMA wal_checkpoint(PASSIVE)");
   return out;
 }
 
