@@ -4,6 +4,7 @@
 #include <idn2.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -97,11 +98,18 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // RFC 5322 atext (ASCII part); bytes >= 0x80 are atext too (RFC 6532 §3.2).
-bool IsAtext(char c) {
-  if (static_cast<unsigned char>(c) >= 0x80) return true;
-  return IsAlpha(c) || IsDigit(c) ||
-         std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
+// RFC 5322 atext and RFC 6531's UTF-8 octets, as a table: a local part's
+// every character is looked up (three parses an address a message).
+constexpr std::array<bool, 256> kAtext = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x80; c < 0x100; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-/=?^_`{|}~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+bool IsAtext(char c) { return kAtext[static_cast<unsigned char>(c)]; }
 
 // Text that is not allowed anywhere: it would break a header (line breaks),
 // is invisible (controls, direction overrides used to disguise a name, a
@@ -151,6 +159,7 @@ Status CheckText(std::string_view t, bool allow_tab = false) {
 // Unicode spaces and zero-width characters are legal UTF-8 atext, but in an
 // address they are always a copy-paste accident that makes it undeliverable.
 Status CheckInvisible(std::string_view part, std::string_view what) {
+  if (IsAscii(part)) return Status::Ok();  // (all of them are non-ASCII)
   for (size_t i = 0, len = 0; i < part.size(); i += len) {
     char32_t c = Decode(part, i, &len);
     if (c < 0x80) continue;
@@ -241,9 +250,11 @@ Specials Scan(std::string_view t) {
 Status CheckPrefixAndGroup(std::string_view t, const Specials& s) {
   if (s.unclosed_quote) return Invalid("has an opening '\"' without a closing one");
   if (t.size() >= 7) {
-    std::string head;
-    for (char c : t.substr(0, 7)) head += Lower(c);
-    if (head == "mailto:") return Invalid("starts with \"mailto:\"; give just the address");
+    char head[7];
+    for (size_t i = 0; i < 7; ++i) head[i] = Lower(t[i]);
+    if (std::string_view(head, 7) == "mailto:") {
+      return Invalid("starts with \"mailto:\"; give just the address");
+    }
   }
   // RFC 5322 §3.4 group: display-name ":" [group-list] ";". A ':' before the
   // first '@' and '<' is a group (or some other prefix), never one address.
@@ -391,7 +402,7 @@ Status CheckAsciiDomain(std::string_view shown, const std::string& d) {
   while (start <= d.size()) {
     size_t end = d.find('.', start);
     if (end == std::string::npos) end = d.size();
-    std::string label = d.substr(start, end - start);
+    const std::string_view label = std::string_view(d).substr(start, end - start);
     if (label.empty()) return Invalid("domain " + Q(shown) + " contains two dots in a row");
     if (label.size() > kMaxLabel) {
       return Invalid("domain " + Q(shown) + " has a part of " + std::to_string(label.size()) +
@@ -408,7 +419,7 @@ Status CheckAsciiDomain(std::string_view shown, const std::string& d) {
     if (label.front() == '-' || label.back() == '-') {
       return Invalid("domain " + Q(shown) + " has a part that starts or ends with '-'");
     }
-    if (label.starts_with("xn--") && !ALabelRoundTrips(label)) {
+    if (label.starts_with("xn--") && !ALabelRoundTrips(std::string(label))) {
       return Invalid("domain " + Q(shown) + " has a part " + Q(label) +
                      " that is not a valid internationalised name");
     }
@@ -558,9 +569,10 @@ bool Address::NeedsSmtpUtf8() const { return !IsAscii(local); }
 Result<std::string> DomainToAscii(std::string_view domain) {
   // Controls first: the reasons below quote the domain.
   if (Status s = CheckText(domain); !s.ok()) return Invalid("domain " + s.message());
-  std::string d;
-  d.reserve(domain.size());
-  for (char c : domain) {
+  std::string d(domain.size(), '\0');
+  bool ascii = true;
+  for (size_t i = 0; i < domain.size(); ++i) {
+    const char c = domain[i];
     unsigned char u = static_cast<unsigned char>(c);
     // Report ASCII mistakes on what the person typed, before IDNA mapping
     // can rewrite them.
@@ -569,9 +581,10 @@ Result<std::string> DomainToAscii(std::string_view domain) {
       return Invalid("domain " + Q(domain) + " contains " + Char(c) +
                      ", which is not allowed in a domain name");
     }
-    d += Lower(c);
+    ascii &= u < 0x80;
+    d[i] = Lower(c);
   }
-  if (!IsAscii(d)) {
+  if (!ascii) {
     SM_RETURN_IF_ERROR(CheckInvisible(domain, "domain"));
     // Report structure on the input: IDNA would map or drop empty labels.
     if (d.front() == '.') return Invalid("domain " + Q(domain) + " starts with a dot");

@@ -2,8 +2,8 @@
 #include <openssl/rsa.h>
 #include <sodium.h>
 
+#include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <initializer_list>
 #include <span>
 
@@ -103,8 +103,8 @@ struct PkeyCtxFree {
 };
 
 std::string_view Number(char (&buf)[24], long long v) {
-  int n = std::snprintf(buf, sizeof buf, "%lld", v);
-  return std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // no locale, unlike snprintf
+  return std::string_view(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
 }
 
 }  // namespace
