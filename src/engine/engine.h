@@ -171,6 +171,8 @@ struct SuppressReport {
 Result<std::shared_ptr<const AudienceSet>> LoadAudienceSetFromCsv(const std::string& csv,
                                                                   uint64_t* refused_rows);
 
+struct AudiencePass;  // engine.cc: what the first pass over an audience read
+
 class Engine {
  public:
   explicit Engine(const Clock& clock) : clock_(clock) {}
@@ -225,9 +227,12 @@ class Engine {
   // preflight does not, since send signs and guards each message again).
   // remember (may be null): the guard's proofs of passing messages, for the
   // send phase to reuse (GuardProofs).
-  Status Preflight(const Campaign& c, const Guard& guard, GuardProofs* remember, bool sign,
-                   CheckReport* report, const ProgressFn& progress,
-                   const std::function<Status(Recipient&&)>& on_ok,
+  // audience: the first pass over the audience (AudiencePass, engine.cc);
+  // when it kept the rows, preflight takes them from there instead of
+  // reading the file again.
+  Status Preflight(const Campaign& c, const Guard& guard, AudiencePass* audience,
+                   GuardProofs* remember, bool sign, CheckReport* report,
+                   const ProgressFn& progress, const std::function<Status(Recipient&&)>& on_ok,
                    const std::function<Status(Recipient&&)>& on_blocked);
   const Clock& clock_;
 };

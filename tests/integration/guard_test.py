@@ -54,6 +54,36 @@ def blocked(s, d, why):
     check(st["blocked"] >= 1 and st["sent"] == 0, f"{why}: status {st}")
 
 
+def audience_read_once_or_twice(s, tmp):
+    """An audience file of up to 4 MiB is read once: preflight takes the rows
+    the guard's set was built from. A larger one is read again. Both must
+    give the same report: the same rows refused for the same reasons at the
+    same lines, the same messages, the same violation."""
+    rows = ["jo@example.net,Jo,,{pad}", "al@example.net,Al,,{pad}",
+            "not-an-address,Nn,,{pad}", "cy@example.org,Cy,jo@example.net,{pad}",
+            "JO@example.net,Dup,,{pad}", "kunde@bücher.example,Kunde,,{pad}"]
+    reports = {}
+    # 6 rows of 950,000 bytes: 5.7 MB, well past the 4 MiB kept (and under
+    # the reader's 1 MiB a record).
+    for name, pad in (("kept1", "x"), ("read1", "p" * 950000)):
+        audience = "email,first_name,referrer,pad\n" + "".join(
+            r.format(pad=pad) + "\n" for r in rows)
+        d = campaign(tmp, name, text="Hi {{first_name}} {{referrer}}\n", audience=audience)
+        size = os.path.getsize(os.path.join(d, "audience.csv"))
+        check((size < 4 << 20) == (name == "kept1"), f"{name}: audience of {size} bytes")
+        j = json.loads(harness.run(s, "check", d, "--json", want=2).stdout)
+        j.pop("campaign", None)
+        reports[name] = j
+        harness.run(s, "send", d, "--quiet", want=2)
+    a, b = reports["kept1"], reports["read1"]
+    check(a == b, f"the audience read once and twice disagree:\n{a}\n{b}")
+    check(a["audience"] == {"accepted": 4, "duplicates": 1, "invalid": 1, "rows": 6},
+          f"audience {a['audience']}")
+    check([e["line"] for e in a["audience_errors"]] == [4, 6], f"errors {a['audience_errors']}")
+    check(len(a["violations"]) == 1 and a["messages"]["rendered"] == 3,
+          f"violations {a['violations']}, messages {a['messages']}")
+
+
 def test(a):
     s = a.sealmail
     tmp = tempfile.mkdtemp(prefix="sm_guard_")
@@ -113,6 +143,7 @@ def test(a):
         e = sc["exposed"][0]
         check(e["address"] == "al@example.net" and e["viewed_by"] == ["jo@example.net"],
               f"scope exposed {e}")
+        audience_read_once_or_twice(s, tmp)
         print(f"{len(cases)} adversarial campaigns blocked; legitimate campaign sent")
     finally:
         shutil.rmtree(tmp)
