@@ -98,8 +98,8 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // RFC 5322 atext (ASCII part); bytes >= 0x80 are atext too (RFC 6532 §3.2).
-// RFC 5322 atext and RFC 6531's UTF-8 octets, as a table: a local part's
-// every character is looked up (three parses an address a message).
+// A table: every character of a local part is looked up, and each message's
+// recipient address is parsed about three times.
 constexpr std::array<bool, 256> kAtext = [] {
   std::array<bool, 256> t{};
   for (int c = 0x80; c < 0x100; ++c) t[c] = true;
@@ -570,7 +570,7 @@ Result<std::string> DomainToAscii(std::string_view domain) {
   // Controls first: the reasons below quote the domain.
   if (Status s = CheckText(domain); !s.ok()) return Invalid("domain " + s.message());
   std::string d(domain.size(), '\0');
-  bool ascii = true;
+  bool all_ascii = true;
   for (size_t i = 0; i < domain.size(); ++i) {
     const char c = domain[i];
     unsigned char u = static_cast<unsigned char>(c);
@@ -581,10 +581,10 @@ Result<std::string> DomainToAscii(std::string_view domain) {
       return Invalid("domain " + Q(domain) + " contains " + Char(c) +
                      ", which is not allowed in a domain name");
     }
-    ascii &= u < 0x80;
+    all_ascii &= u < 0x80;
     d[i] = Lower(c);
   }
-  if (!ascii) {
+  if (!all_ascii) {
     SM_RETURN_IF_ERROR(CheckInvisible(domain, "domain"));
     // Report structure on the input: IDNA would map or drop empty labels.
     if (d.front() == '.') return Invalid("domain " + Q(domain) + " starts with a dot");

@@ -661,6 +661,7 @@ int RunCli(int argc, char** argv) {
                      {"sending_seconds", rep->sending_seconds},
                      {"batches", rep->batches},
                      {"largest_batch", rep->largest_batch},
+                     {"audience_reads", rep->audience_reads},
                      {"preflight_seconds", rep->preflight_seconds}};
       j["state"] = CountsJson(rep->counts);
       j["exit"] = rc;

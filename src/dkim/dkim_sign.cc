@@ -103,7 +103,7 @@ struct PkeyCtxFree {
 };
 
 std::string_view Number(char (&buf)[24], long long v) {
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // no locale, unlike snprintf
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // no format string to parse
   return std::string_view(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
 }
 

@@ -93,13 +93,24 @@ struct AudiencePass {
 
 namespace {
 
-// Kept rows cost about 2.5 times their bytes in the file (50,000 rows, a
-// 1.9 MB file: peak RSS +4.6 MB): 4 MiB is ~100,000 such rows and ~10 MB
-// until preflight has taken them. Preflight's own pass over 50,000 rows was
-// ~40 ms of CPU beside the composing; without it, preflight 0.351 -> 0.326 s
-// (issue #9). A larger file is read again (the 1,000,000-row peak RSS is
-// unchanged).
+// Pass one keeps the rows of an audience file of up to 4 MiB, while they
+// take at most 32 MiB in memory (KeptBytes and the vector's slots; 50,000
+// bench rows, a 1.9 MB file: 12.6 MB, and peak RSS 75 -> 79 MiB).
+// Preflight's own pass over 50,000 rows was ~40 ms of CPU beside the
+// composing; without it, preflight 0.351 -> 0.326 s (issue #9). A larger
+// audience is read again (a 1,000,000-row file is never kept: its peak RSS
+// is unchanged).
 constexpr uintmax_t kKeepAudienceFileBytes = uintmax_t{4} << 20;
+constexpr size_t kKeepAudienceBytes = size_t{32} << 20;
+
+// What a kept row holds in memory beside its slot in the vector: the
+// strings that do not fit in place.
+size_t KeptBytes(const Recipient& r) {
+  auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+  size_t n = heap(r.email) + heap(r.key) + r.fields.capacity() * sizeof(r.fields[0]);
+  for (const auto& [name, value] : r.fields) n += heap(name) + heap(value);
+  return n;
+}
 
 // Pass one over the audience: every address the guard (or scope) must
 // recognise. Rows the reader refuses count too (every address-like token in
@@ -114,13 +125,20 @@ Result<AudiencePass> ReadAudience(const std::string& csv, bool keep, uint64_t* r
     });
   });
   AudiencePass pass;
+  size_t kept_bytes = 0;  // KeptBytes of the rows
   Recipient r;
   Address a;
   for (;;) {
     SM_ASSIGN_OR_RETURN(bool more, reader->Next(&r, &a));
     if (!more) break;
     set->Add(a);
-    if (keep) pass.rows.push_back(std::move(r));
+    if (!keep) continue;
+    kept_bytes += KeptBytes(r);
+    pass.rows.push_back(std::move(r));
+    if (kept_bytes + pass.rows.capacity() * sizeof(Recipient) > kKeepAudienceBytes) {
+      keep = false;  // too large after all: preflight reads the file again
+      pass.rows = {};
+    }
   }
   pass.set = std::move(set);
   if (keep) {
@@ -335,6 +353,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   GuardProofs proofs;
   // Few commits for the whole import, not one a batch (Store::BeginImport).
   SM_RETURN_IF_ERROR(store->BeginImport());
+  rep.audience_reads = audience.kept ? 1 : 2;
   SM_RETURN_IF_ERROR(Preflight(c, guard, &audience, &proofs, /*sign=*/false, &rep.preflight,
                                progress, on_ok, on_blocked));
   SM_RETURN_IF_ERROR(flush());

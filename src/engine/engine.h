@@ -95,6 +95,9 @@ struct SendReport {
   size_t compose_threads = 0;
   double store_seconds = 0, transport_seconds = 0, sending_seconds = 0;
   size_t batches = 0, largest_batch = 0;  // leases taken, and the most recipients in one
+  // Passes over the audience file: 1 when preflight took the rows the
+  // audience set's pass kept (AudiencePass), 2 when it read the file again.
+  int audience_reads = 0;
   // Before sending: the audience set, preflight (every message composed and
   // guarded) and the import into the state, which overlap.
   double preflight_seconds = 0;

@@ -146,10 +146,10 @@ bool CannotSpellAnAddress(std::string_view v) {
 #if defined(__SSE2__)
     // 16 bytes at once while they are all printable ASCII other than '@',
     // '%' and '&', and no '=' among them comes before a '?' (the byte after
-    // the block too); the first byte of a block that is anything else (CR,
+    // the block too); the first byte in a block that is anything else (CR,
     // LF and TAB included) is judged on its own below. A DKIM-Signature
     // field is ~500 such bytes in every message the send loop hands over
-    // (issue #9).
+    // (issue #9). The loop always leaves i inside v.
     while (v.size() - i >= 17) {
       const char* p = v.data() + i;
       const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -168,7 +168,6 @@ bool CannotSpellAnAddress(std::string_view v) {
       }
       i += 16;
     }
-    if (i == v.size()) break;
 #endif
     unsigned char c = static_cast<unsigned char>(v[i]);
     if (c == '\r') {

@@ -140,8 +140,9 @@ class Store {
   // How many recipients are not finished: pending, deferred (whatever their
   // retry time) and uncertain, leased or not. What Counts() would add up
   // for them, from the due index alone instead of a pass over every row
-  // (the send loop's progress total; 1,000,000 pending rows: 32 ms, against
-  // 100 ms for Counts' pass over rows of 30-byte fields, sqlite3 shell).
+  // (the send loop's progress total). 1,000,000 pending rows with 30-byte
+  // fields in the sqlite3 shell: 32 ms, against 100 ms for a pass over the
+  // rows like Counts' (which takes ~0.16 s over real rows).
   virtual Result<uint64_t> CountDue() = 0;
   virtual Result<std::map<std::string, StateCounts>> CountsByDomain() = 0;
 

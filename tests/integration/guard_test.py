@@ -57,31 +57,49 @@ def blocked(s, d, why):
 def audience_read_once_or_twice(s, tmp):
     """An audience file of up to 4 MiB is read once: preflight takes the rows
     the guard's set was built from. A larger one is read again. Both must
-    give the same report: the same rows refused for the same reasons at the
-    same lines, the same messages, the same violation."""
+    give the same report (the same rows refused for the same reasons at the
+    same lines, the same violation) and send the same messages."""
     rows = ["jo@example.net,Jo,,{pad}", "al@example.net,Al,,{pad}",
-            "not-an-address,Nn,,{pad}", "cy@example.org,Cy,jo@example.net,{pad}",
+            "not-an-address,Nn,,{pad}", "cy@example.org,Cy,{ref},{pad}",
             "JO@example.net,Dup,,{pad}", "kunde@bücher.example,Kunde,,{pad}"]
-    reports = {}
+    checks, sends = {}, {}
     # 6 rows of 950,000 bytes: 5.7 MB, well past the 4 MiB kept (and under
     # the reader's 1 MiB a record).
     for name, pad in (("kept1", "x"), ("read1", "p" * 950000)):
-        audience = "email,first_name,referrer,pad\n" + "".join(
-            r.format(pad=pad) + "\n" for r in rows)
-        d = campaign(tmp, name, text="Hi {{first_name}} {{referrer}}\n", audience=audience)
-        size = os.path.getsize(os.path.join(d, "audience.csv"))
-        check((size < 4 << 20) == (name == "kept1"), f"{name}: audience of {size} bytes")
-        j = json.loads(harness.run(s, "check", d, "--json", want=2).stdout)
-        j.pop("campaign", None)
-        reports[name] = j
-        harness.run(s, "send", d, "--quiet", want=2)
-    a, b = reports["kept1"], reports["read1"]
-    check(a == b, f"the audience read once and twice disagree:\n{a}\n{b}")
-    check(a["audience"] == {"accepted": 4, "duplicates": 1, "invalid": 1, "rows": 6},
-          f"audience {a['audience']}")
-    check([e["line"] for e in a["audience_errors"]] == [4, 6], f"errors {a['audience_errors']}")
-    check(len(a["violations"]) == 1 and a["messages"]["rendered"] == 3,
-          f"violations {a['violations']}, messages {a['messages']}")
+        for ref in ("jo@example.net", ""):  # a violation, then none
+            audience = "email,first_name,referrer,pad\n" + "".join(
+                r.format(pad=pad, ref=ref) + "\n" for r in rows)
+            tag = "v" if ref else "ok"
+            d = campaign(tmp, f"{name}{tag}", text="Hi {{first_name}} {{referrer}}\n",
+                         audience=audience)
+            size = os.path.getsize(os.path.join(d, "audience.csv"))
+            check((size < 4 << 20) == (name == "kept1"), f"{name}: audience of {size} bytes")
+            want = 2 if ref else 0
+            j = json.loads(harness.run(s, "check", d, "--json", want=want).stdout)
+            j.pop("campaign", None)
+            checks[name + tag] = j
+            j = json.loads(harness.run(s, "send", d, "--quiet", "--json", want=want).stdout)
+            check(j["stages"]["audience_reads"] == (1 if name == "kept1" else 2),
+                  f"{name}{tag}: stages {j['stages']}")
+            out = os.path.join(d, "out")
+            to = []  # the To of each message written (file names hold the campaign's name)
+            for f in sorted(os.listdir(out)) if os.path.exists(out) else []:
+                with open(os.path.join(out, f), encoding="utf-8", errors="replace") as m:
+                    to += [l.strip() for l in m if l.startswith("To:")]
+            sends[name + tag] = (j["sent"], j["state"], sorted(to))
+    for tag in ("v", "ok"):
+        a, b = checks["kept1" + tag], checks["read1" + tag]
+        check(a == b, f"the audience read once and twice disagree:\n{a}\n{b}")
+        check(a["audience"] == {"accepted": 4, "duplicates": 1, "invalid": 1, "rows": 6},
+              f"audience {a['audience']}")
+        check([e["line"] for e in a["audience_errors"]] == [4, 6],
+              f"errors {a['audience_errors']}")
+        check(sends["kept1" + tag] == sends["read1" + tag],
+              f"sent {sends['kept1' + tag]} against {sends['read1' + tag]}")
+    check(len(checks["kept1v"]["violations"]) == 1 and not checks["kept1ok"]["violations"],
+          f"violations {checks['kept1v']['violations']}")
+    check(sends["kept1ok"][0] == 4 and len(sends["kept1ok"][2]) == 4 and sends["kept1v"][0] == 0,
+          f"sent {sends}")
 
 
 def test(a):
