@@ -79,9 +79,10 @@ double Seconds(const Clock& clock, int64_t start) {
 }  // namespace
 
 // What the first pass over the audience read: the guard's set and, for an
-// audience file of at most kKeepAudienceFileBytes, everything the reader
-// gave, so that preflight does not read and parse the file a second time
-// (and checks exactly the rows the set was built from).
+// audience small enough to keep (kKeepAudienceFileBytes on disk,
+// kKeepAudienceBytes in memory), everything the reader gave, so that
+// preflight does not read and parse the file a second time (and checks
+// exactly the rows the set was built from).
 struct AudiencePass {
   std::shared_ptr<const AudienceSet> set;
   bool kept = false;  // the rest is filled
