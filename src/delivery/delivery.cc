@@ -37,7 +37,13 @@ Result<std::string> Composer::Render(const Recipient& r, std::string* message_id
   f.date_unix = clock_.NowUnix();
   f.unsubscribe_mailto = campaign_.message.unsubscribe_mailto;
   f.unsubscribe_url = content_.unsubscribe_url;
+  // The last message's size and a margin: the parts' upper estimate
+  // reserves about twice what a message takes, and a batch of unsigned
+  // messages held until recorded is memory touched for the first time
+  // (issue #9).
+  if (last_bytes_ > 0) f.reserve = last_bytes_ + last_bytes_ / 8 + 256;
   auto built = BuildMessage(f);
+  last_bytes_ = built.size();
   stats_.mime_ns += clock_.MonotonicNanos() - t1;
   return built;
 }

@@ -79,6 +79,7 @@ class Composer {
   GuardProofs* remember_ = nullptr;
   const GuardProofs* reuse_ = nullptr;
   RenderedContent content_;  // reused between recipients
+  size_t last_bytes_ = 0;    // of the last message built
   ComposeStats stats_;
 };
 

@@ -87,15 +87,21 @@ struct AudiencePass {
   std::shared_ptr<const AudienceSet> set;
   bool kept = false;  // the rest is filled
   std::vector<std::string> field_names;
-  std::vector<Recipient> rows;  // accepted rows in file order (preflight moves them out)
+  // Accepted rows in file order, in chunks of kPreflightChunk (preflight
+  // takes them a chunk at a time): no vector of every row grown by
+  // doubling, whose copies were fresh memory (issue #9).
+  std::vector<std::vector<Recipient>> chunks;
   AudienceSummary summary;
   std::vector<AudienceError> errors;
 };
 
 namespace {
 
+// Preflight composes this many rows while it reads (or takes) the next ones.
+constexpr size_t kPreflightChunk = 512;
+
 // Pass one keeps the rows of an audience file of up to 4 MiB, while they
-// take at most 32 MiB in memory (KeptBytes and the vector's slots; 50,000
+// take at most 32 MiB in memory (KeptBytes and the chunks' slots; 50,000
 // bench rows, a 1.9 MB file: 12.6 MB, and peak RSS 75 -> 79 MiB).
 // Preflight's own pass over 50,000 rows was ~40 ms of CPU beside the
 // composing; without it, preflight 0.351 -> 0.326 s (issue #9). A larger
@@ -126,7 +132,7 @@ Result<AudiencePass> ReadAudience(const std::string& csv, bool keep, uint64_t* r
     });
   });
   AudiencePass pass;
-  size_t kept_bytes = 0;  // KeptBytes of the rows
+  size_t kept_bytes = 0;  // KeptBytes of the rows and their chunks' slots
   Recipient r;
   Address a;
   for (;;) {
@@ -134,11 +140,15 @@ Result<AudiencePass> ReadAudience(const std::string& csv, bool keep, uint64_t* r
     if (!more) break;
     set->Add(a);
     if (!keep) continue;
+    if (pass.chunks.empty() || pass.chunks.back().size() == kPreflightChunk) {
+      pass.chunks.emplace_back().reserve(kPreflightChunk);
+      kept_bytes += kPreflightChunk * sizeof(Recipient);
+    }
     kept_bytes += KeptBytes(r);
-    pass.rows.push_back(std::move(r));
-    if (kept_bytes + pass.rows.capacity() * sizeof(Recipient) > kKeepAudienceBytes) {
+    pass.chunks.back().push_back(std::move(r));
+    if (kept_bytes > kKeepAudienceBytes) {
       keep = false;  // too large after all: preflight reads the file again
-      pass.rows = {};
+      pass.chunks = {};
     }
   }
   pass.set = std::move(set);
@@ -189,7 +199,6 @@ Status Engine::Preflight(const Campaign& c, const Guard& guard, AudiencePass* au
   int64_t start = clock_.MonotonicNanos();
   int64_t last_progress = start;
   // Two chunks: the next one is read from the CSV while this one is composed.
-  constexpr size_t kChunk = 512;
   struct Chunk {
     std::vector<Recipient> rows;
     std::vector<const Recipient*> ptrs;
@@ -199,10 +208,10 @@ Status Engine::Preflight(const Campaign& c, const Guard& guard, AudiencePass* au
   bool more = true;
   auto read = [&](Chunk* ch) -> Status {
     ch->rows.clear();
-    while (reader == nullptr && next_kept < audience->rows.size() && ch->rows.size() < kChunk) {
-      ch->rows.push_back(std::move(audience->rows[next_kept++]));
+    if (reader == nullptr && next_kept < audience->chunks.size()) {
+      ch->rows = std::move(audience->chunks[next_kept++]);
     }
-    while (reader != nullptr && more && ch->rows.size() < kChunk) {
+    while (reader != nullptr && more && ch->rows.size() < kPreflightChunk) {
       ch->rows.emplace_back();
       SM_ASSIGN_OR_RETURN(more, reader->Next(&ch->rows.back()));
       if (!more) ch->rows.pop_back();
@@ -250,7 +259,7 @@ Status Engine::Preflight(const Campaign& c, const Guard& guard, AudiencePass* au
   } else {
     report->audience = audience->summary;
     report->audience_errors = std::move(audience->errors);
-    audience->rows = {};
+    audience->chunks = {};
   }
   return Status::Ok();
 }
@@ -425,10 +434,31 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   };
   std::vector<const Recipient*> ptrs;
   std::vector<ComposePool::Item> items;
+  // Batches done with, emptied, for their vectors' capacity: the
+  // transitions of a 1,024-recipient batch take ~340 KB, and a new batch's
+  // were memory touched for the first time, every batch (issue #9). Only
+  // batches whose transport thread has returned (or never ran) come here.
+  std::vector<std::unique_ptr<Batch>> spare;
+  auto recycle = [&spare](std::unique_ptr<Batch> b) {
+    if (b == nullptr) return;
+    b->leased.clear();
+    b->ts.clear();
+    b->msgs.clear();
+    b->msg_ts.clear();
+    b->outcomes = {};
+    b->transport_ns = 0;
+    spare.push_back(std::move(b));
+  };
   // Composing runs in the background (begin) while the engine records the
   // previous batch; absorb waits for it and sorts the results.
   auto begin = [&](std::vector<StoredRecipient> leased) {
-    auto b = std::make_unique<Batch>();
+    std::unique_ptr<Batch> b;
+    if (spare.empty()) {
+      b = std::make_unique<Batch>();
+    } else {
+      b = std::move(spare.back());
+      spare.pop_back();
+    }
     b->leased = std::move(leased);
     ptrs.clear();
     for (const auto& sr : b->leased) ptrs.push_back(&sr.recipient);
@@ -620,7 +650,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
       scheduler.Observe(cost);
     }
     if (committing) report_progress(stop);
-    committing.reset();
+    recycle(std::move(committing));
     if (next) {
       if (rep.halted) {
         // Nothing leaves after a violation, not even earlier messages of this batch.
@@ -633,6 +663,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
         flight = std::move(next);
       }
       if (next) SM_RETURN_IF_ERROR(record(next.get()));  // given back: recorded as such
+      recycle(std::move(next));
     }
     if (stop) {
       SM_RETURN_IF_ERROR(give_back_ahead(
@@ -642,7 +673,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
     if (flight || !ahead.empty()) continue;
     if (done) {
       SM_RETURN_IF_ERROR(record(done.get()));
-      done.reset();
+      recycle(std::move(done));
     }
     if (stop) break;
     // Nothing due now and nothing out: wait for a retry that falls due soon

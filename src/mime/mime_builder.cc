@@ -97,7 +97,7 @@ std::string MakeMessageId(std::string_view campaign, std::string_view recipient_
 
 std::string BuildMessage(const MessageFields& m) {
   std::string out;
-  out.reserve(512 + m.text.size() * 2 + m.html.size() * 2);
+  out.reserve(m.reserve > 0 ? m.reserve : 512 + m.text.size() * 2 + m.html.size() * 2);
   out += "Date: ";
   out += FormatRfc5322Date(m.date_unix);
   // From / Reply-To: phrase (possibly encoded-words) and the address itself,

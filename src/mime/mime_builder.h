@@ -30,6 +30,10 @@ struct MessageFields {
   int64_t date_unix = 0;
   std::string_view unsubscribe_mailto;  // address for List-Unsubscribe mailto:
   std::string_view unsubscribe_url;     // https URL, empty for none
+  // Bytes to reserve for the message; 0: an upper estimate from the parts
+  // (quoted-printable may double them). A message that outgrows it is
+  // copied once.
+  size_t reserve = 0;
 };
 
 std::string BuildMessage(const MessageFields& m);
