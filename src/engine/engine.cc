@@ -85,13 +85,13 @@ double Seconds(const Clock& clock, int64_t start) {
 // exactly the rows the set was built from).
 struct AudiencePass {
   std::shared_ptr<const AudienceSet> set;
+  AudienceSummary summary;  // of the whole file
   bool kept = false;  // the rest is filled
   std::vector<std::string> field_names;
   // Accepted rows in file order, in chunks of kPreflightChunk (preflight
   // takes them a chunk at a time): no vector of every row grown by
   // doubling, whose copies were fresh memory (issue #9).
   std::vector<std::vector<Recipient>> chunks;
-  AudienceSummary summary;
   std::vector<AudienceError> errors;
 };
 
@@ -152,10 +152,10 @@ Result<AudiencePass> ReadAudience(const std::string& csv, bool keep, uint64_t* r
     }
   }
   pass.set = std::move(set);
+  pass.summary = reader->summary();
   if (keep) {
     pass.kept = true;
     pass.field_names = reader->field_names();
-    pass.summary = reader->summary();
     pass.errors = reader->errors();
   }
   return pass;
@@ -361,6 +361,7 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   // full (GuardProofs).
   Guard guard(Composer::SenderAddresses(c), audience.set);
   GuardProofs proofs;
+  proofs.Reserve(audience.summary.accepted);
   // Few commits for the whole import, not one a batch (Store::BeginImport).
   SM_RETURN_IF_ERROR(store->BeginImport());
   rep.audience_reads = audience.kept ? 1 : 2;

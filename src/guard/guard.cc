@@ -252,6 +252,11 @@ KeyedDigest::Digest ProofDigest(const KeyedDigest& key, std::string_view recipie
 
 }  // namespace
 
+void GuardProofs::Reserve(size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.reserve(n);
+}
+
 void GuardProofs::Seal() {
   std::lock_guard<std::mutex> lock(mu_);
   SM_CHECK(!sealed_);

@@ -129,6 +129,9 @@ class GuardProofs {
   // The limit keeps the digest's collision bound below 2^-108 (base/hash.h).
   static constexpr size_t kMaxMessageBytes = size_t{8} << 20;
 
+  // Room for n proofs (the messages preflight will prove, at most), so that
+  // remembering them grows no vector by doubling. Before the first.
+  void Reserve(size_t n);
   // Ends the remembering phase (sorts the proofs for lookup). Once.
   void Seal();
   size_t size() const;
