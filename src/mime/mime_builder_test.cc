@@ -75,6 +75,28 @@ TEST(MimeBuilderTest, PlainAsciiGolden) {
             "see you.\r\n");
 }
 
+// The reserve hint (the composer passes the last message's size) decides
+// capacity only: a hint far too small, none, or larger than needed gives the
+// same bytes, for a message that outgrows a small hint many times over.
+TEST(MimeBuilderTest, ReserveHintChangesNoByte) {
+  Built b;
+  b.subject = "Änderungen, Jürgen";
+  b.text = "Grüße =\n" + std::string(30000, 'y') + "\n";
+  b.html = "<p>a=b &amp; " + std::string(20000, 'z') + "</p>";
+  b.Build();
+  const std::string expected = b.bytes;
+  ASSERT_GT(expected.size(), 50000u);
+  for (size_t hint : {size_t{1}, size_t{300}, expected.size() - 1, expected.size(),
+                      expected.size() * 3}) {
+    b.f.reserve = hint;
+    b.Build();
+    EXPECT_EQ(b.bytes, expected) << "reserve " << hint;
+    if (hint > expected.size()) {
+      EXPECT_GE(b.bytes.capacity(), hint);  // the hint was taken
+    }
+  }
+}
+
 TEST(MimeBuilderTest, NonAsciiHeadersAndAlternativeBodiesDecodeBack) {
   Built b;
   b.from = Box("Börse Exchange, \"Support\"", "support", "example.com");
