@@ -86,8 +86,8 @@ TEST(MimeBuilderTest, ReserveHintChangesNoByte) {
   b.Build();
   const std::string expected = b.bytes;
   ASSERT_GT(expected.size(), 50000u);
-  for (size_t hint : {size_t{1}, size_t{300}, expected.size() - 1, expected.size(),
-                      expected.size() * 3}) {
+  for (size_t hint :
+       {size_t{1}, size_t{300}, expected.size() - 1, expected.size(), expected.size() * 3}) {
     b.f.reserve = hint;
     b.Build();
     EXPECT_EQ(b.bytes, expected) << "reserve " << hint;
