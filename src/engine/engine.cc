@@ -6,14 +6,15 @@
 #include <random>
 
 #include "address/address.h"
-#include "base/ascii.h"
 #include "address/address_find.h"
-#include "guard/audience_set.h"
+#include "base/ascii.h"
+#include "base/check.h"
 #include "base/file.h"
 #include "base/hash.h"
 #include "bounce/bounce.h"
 #include "delivery/delivery.h"
 #include "engine/compose_pool.h"
+#include "guard/audience_set.h"
 #include "scheduler/scheduler.h"
 #include "template/template_renderer.h"
 #include "transport/transport.h"
@@ -443,11 +444,11 @@ Result<SendReport> Engine::Send(const Campaign& c, const SendOptions& opts,
   std::vector<std::unique_ptr<Batch>> spare;
   auto recycle = [&spare](std::unique_ptr<Batch> b) {
     if (b == nullptr) return;
-    b->leased.clear();
+    SM_CHECK(!b->outcomes.valid());  // its transport thread was joined, or never ran
+    b->leased = {};                  // begin moves the next lease in
     b->ts.clear();
     b->msgs.clear();
     b->msg_ts.clear();
-    b->outcomes = {};
     b->transport_ns = 0;
     spare.push_back(std::move(b));
   };

@@ -254,6 +254,7 @@ KeyedDigest::Digest ProofDigest(const KeyedDigest& key, std::string_view recipie
 
 void GuardProofs::Reserve(size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
+  SM_CHECK(!sealed_ && entries_.empty());
   entries_.reserve(n);
 }
 

@@ -130,7 +130,8 @@ class GuardProofs {
   static constexpr size_t kMaxMessageBytes = size_t{8} << 20;
 
   // Room for n proofs (the messages preflight will prove, at most), so that
-  // remembering them grows no vector by doubling. Before the first.
+  // remembering them grows no vector by doubling (and Seal's shrink copies
+  // nothing when every one of the n is proved). Before the first proof.
   void Reserve(size_t n);
   // Ends the remembering phase (sorts the proofs for lookup). Once.
   void Seal();

@@ -1,5 +1,6 @@
 #include "mime/mime_builder.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -97,7 +98,8 @@ std::string MakeMessageId(std::string_view campaign, std::string_view recipient_
 
 std::string BuildMessage(const MessageFields& m) {
   std::string out;
-  out.reserve(m.reserve > 0 ? m.reserve : 512 + m.text.size() * 2 + m.html.size() * 2);
+  const size_t estimate = 512 + m.text.size() * 2 + m.html.size() * 2;
+  out.reserve(m.reserve > 0 ? std::min(m.reserve, estimate) : estimate);
   out += "Date: ";
   out += FormatRfc5322Date(m.date_unix);
   // From / Reply-To: phrase (possibly encoded-words) and the address itself,

@@ -30,9 +30,9 @@ struct MessageFields {
   int64_t date_unix = 0;
   std::string_view unsubscribe_mailto;  // address for List-Unsubscribe mailto:
   std::string_view unsubscribe_url;     // https URL, empty for none
-  // Bytes to reserve for the message; 0: an upper estimate from the parts
-  // (quoted-printable may double them). A message that outgrows it grows
-  // as any string does (a copy each time).
+  // Bytes to reserve for the message, at most an upper estimate from the
+  // parts (quoted-printable may double them; 0: that estimate). A message
+  // that outgrows it grows as any string does (a copy each time).
   size_t reserve = 0;
 };
 

@@ -15,8 +15,9 @@ using store_sql::kDueRows;
 // "SEAL" in ASCII: marks a SQLite file as a sealmail state.
 constexpr int kApplicationId = 0x5345414C;
 constexpr int kSchemaVersion = 9;
-// The page cache, in KiB (Init), which also bounds the sorter's memory
-// (EndImport's index build).
+// The page cache, in KiB (Init). It also sets the size of the sorter's
+// runs (EndImport's index build, status's GROUP BY), never below 250 pages
+// (4 MiB at 16 KiB pages); larger sorts spill to temporary files.
 constexpr const char* kCacheSize = "PRAGMA cache_size=-4096";
 
 // Numbered migrations: index i takes the schema from version i to i+1.
@@ -499,14 +500,16 @@ Status SqliteStore::Init() {
   // foreign_keys stays off during the migrations (migration 8 rebuilds a
   // table others refer to; the setting cannot change inside a transaction).
   // The send loop touches the recipients, their due index and the audit
-  // trail's tail on every batch (a few batches' worth, ~3 MiB at 1,024
-  // recipients a batch); with SQLite's default 2 MiB page cache a large
-  // campaign re-read them from the WAL on every commit. 32 MiB, as before,
-  // kept every page the run ever read or wrote: a 50,000-message state
-  // (27 MB) was all in memory by the end, and memory a process touches the
-  // first time costs a page fault per 4 KiB (here, in a VM, 4-12 µs each).
-  // 4 MiB: 50,000 unsigned messages 6,700 page faults fewer for 1,200 more
-  // 16 KiB reads from the WAL; 1,000,000: peak RSS 170 -> 130 MB (issue #9).
+  // trail's tail on every batch (a few batches' worth, ~3 MiB at the
+  // default largest batch of 1,024; a larger --max-batch re-reads some from
+  // the WAL); with SQLite's default 2 MiB page cache a large campaign
+  // re-read them on every commit. 32 MiB, as before, kept every page the
+  // run ever read or wrote: a 50,000-message state (27 MB) was all in
+  // memory by the end, and memory a process touches the first time costs a
+  // page fault per 4 KiB (in this VM 2-4 µs, 10-15 µs when the host has
+  // taken the page back). 4 MiB: 50,000 unsigned messages 6,700 page faults
+  // fewer for 1,200 more 16 KiB reads from the WAL; 1,000,000: peak RSS
+  // 167 -> 127 MiB (issue #9).
   SM_RETURN_IF_ERROR(Exec(kCacheSize));
   if (*version < kSchemaVersion) {
     SM_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));

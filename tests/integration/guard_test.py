@@ -104,45 +104,48 @@ def audience_read_once_or_twice(s, tmp):
 
 def audience_kept_in_chunks(s, tmp):
     """The rows pass one keeps are handed to preflight in chunks of 512: an
-    audience of 1,300 rows (three chunks) read once must send to every row
-    exactly once, and judge a row in the last chunk, exactly as when it is
-    read twice (the same rows padded past 4 MiB)."""
-    n = 1300
-    results = {}
-    for name, pad in (("chunks1", ""), ("chunks2", "p" * 3400)):
-        for ref in ("u3@example.net", ""):  # row 1,290 names row 3, then nobody
-            lines = ["email,first_name,referrer,pad"]
-            for i in range(n):
-                lines.append(f"u{i}@example.net,U{i},{ref if i == 1290 else ''},{pad}")
-            d = campaign(tmp, f"{name}{'v' if ref else 'ok'}",
-                         text="Hi {{first_name}} {{referrer}}\n",
-                         audience="\n".join(lines) + "\n")
-            size = os.path.getsize(os.path.join(d, "audience.csv"))
-            check((size < 4 << 20) == (name == "chunks1"), f"{name}: audience of {size} bytes")
-            want = 2 if ref else 0
-            c = json.loads(harness.run(s, "check", d, "--json", want=want).stdout)
-            j = json.loads(harness.run(s, "send", d, "--quiet", "--json", want=want).stdout)
-            check(j["stages"]["audience_reads"] == (1 if name == "chunks1" else 2),
-                  f"{name}: stages {j['stages']}")
-            to = []
-            out = os.path.join(d, "out")
-            for f in os.listdir(out) if os.path.exists(out) else []:
-                with open(os.path.join(out, f), encoding="utf-8") as m:
-                    to += [l.strip()[4:] for l in m if l.startswith("To:")]
-            results[(name, bool(ref))] = (c["audience"], c["messages"]["rendered"],
-                                          [v["recipient"] for v in c["violations"]],
-                                          j["sent"], sorted(to))
-    for ref in (True, False):
-        a, b = results[("chunks1", ref)], results[("chunks2", ref)]
-        check(a == b, f"kept in chunks and read twice disagree: {a[:4]} / {b[:4]}")
-    audience, rendered, violations, sent, to = results[("chunks1", False)]
-    check(audience["accepted"] == n and rendered == n and not violations, f"{audience} {rendered}")
-    check(sent == n and to == sorted(f"u{i}@example.net" for i in range(n)),
-          f"sent {sent}, {len(to)} messages, {len(set(to))} recipients")
-    audience, rendered, violations, sent, to = results[("chunks1", True)]
-    check(len(violations) == 1 and violations[0].startswith("u1290") and sent == 0,
-          f"violations {violations}, sent {sent}")
-
+    audience of 1,300 rows (three chunks, the last one short) and one of
+    1,024 (the file ends where a chunk does) read once must send to every
+    row exactly once, and judge a row in the last chunk, exactly as when
+    they are read twice (the same rows padded past 4 MiB)."""
+    for n in (1300, 1024):
+        bad = n - 10  # in the last chunk; names row 3
+        results = {}
+        for name, pad in ((f"chunks{n}k", ""), (f"chunks{n}r", "p" * 4300)):
+            for ref in ("u3@example.net", ""):  # a violation, then none
+                lines = ["email,first_name,referrer,pad"]
+                for i in range(n):
+                    lines.append(f"u{i}@example.net,U{i},{ref if i == bad else ''},{pad}")
+                d = campaign(tmp, f"{name}{'v' if ref else 'ok'}",
+                             text="Hi {{first_name}} {{referrer}}\n",
+                             audience="\n".join(lines) + "\n")
+                size = os.path.getsize(os.path.join(d, "audience.csv"))
+                kept = name.endswith("k")
+                check((size < 4 << 20) == kept, f"{name}: audience of {size} bytes")
+                want = 2 if ref else 0
+                c = json.loads(harness.run(s, "check", d, "--json", want=want).stdout)
+                j = json.loads(harness.run(s, "send", d, "--quiet", "--json", want=want).stdout)
+                check(j["stages"]["audience_reads"] == (1 if kept else 2),
+                      f"{name}: stages {j['stages']}")
+                to = []
+                out = os.path.join(d, "out")
+                for f in os.listdir(out) if os.path.exists(out) else []:
+                    with open(os.path.join(out, f), encoding="utf-8") as m:
+                        to += [l.strip()[4:] for l in m if l.startswith("To:")]
+                results[(kept, bool(ref))] = (c["audience"], c["messages"]["rendered"],
+                                              [v["recipient"] for v in c["violations"]],
+                                              j["sent"], sorted(to))
+        for ref in (True, False):
+            a, b = results[(True, ref)], results[(False, ref)]
+            check(a == b, f"{n}: kept in chunks and read twice disagree: {a[:4]} / {b[:4]}")
+        audience, rendered, violations, sent, to = results[(True, False)]
+        check(audience["accepted"] == n and rendered == n and not violations,
+              f"{n}: {audience} {rendered}")
+        check(sent == n and to == sorted(f"u{i}@example.net" for i in range(n)),
+              f"{n}: sent {sent}, {len(to)} messages, {len(set(to))} recipients")
+        audience, rendered, violations, sent, to = results[(True, True)]
+        check(len(violations) == 1 and violations[0].startswith(f"u{bad}@") and sent == 0,
+              f"{n}: violations {violations}, sent {sent}")
 
 def test(a):
     s = a.sealmail
